@@ -1,0 +1,161 @@
+import Foundation
+
+extension DrillConfig {
+    public static let supportedVersion = 1
+
+    /// Parses one drill file; every problem is recorded in `reader`. `tiers` is used to check the tier name.
+    public static func parse(_ value: JSONValue, name: String, file: String, tiers: [String: TierConfig]?,
+                             reader r: ConfigReader) -> DrillConfig? {
+        guard let top = r.object(value, at: "", allowed: [
+            "version", "tier", "backup", "target", "restore", "checks", "database", "wal", "recovery", "alerts", "description",
+        ]) else { return nil }
+        r.version(top, supported: supportedVersion)
+        if !isValidName(name) { r.fail("", "drill file names use letters, digits, '-' and '_' only (max 40)") }
+        _ = r.string(top["description"], at: "description")
+        let tier = r.string(top["tier"], at: "tier", required: true)
+        if let tier, let tiers, tiers[tier] == nil {
+            r.fail("tier", "unknown tier \"\(tier)\" (tiers.json defines: \(tiers.keys.sorted().joined(separator: ", ")))")
+        }
+        let backup = parseBackup(top["backup"], reader: r)
+        let target = parseTarget(top["target"], reader: r)
+        let restore = parseRestore(top["restore"], reader: r)
+        let checks = parseChecks(top["checks"], reader: r)
+        let database = r.string(top["database"], at: "database")
+        var wal: WALConfig?
+        if let w = r.object(top["wal"], at: "wal", allowed: ["location", "endpoint", "region"]) {
+            if let loc = r.string(w["location"], at: "wal.location", required: true) {
+                wal = WALConfig(location: loc, endpoint: r.string(w["endpoint"], at: "wal.endpoint"),
+                                region: r.string(w["region"], at: "wal.region"))
+            }
+        }
+        var recovery: RecoveryConfig?
+        if let rc = r.object(top["recovery"], at: "recovery", allowed: ["target"]) {
+            let t = r.string(rc["target"], at: "recovery.target") ?? "latest"
+            if t != "latest", t != "random", RFC3339.parse(t) == nil {
+                r.fail("recovery.target", "expected latest, random or an RFC 3339 timestamp with offset, found \"\(t)\"")
+            }
+            recovery = RecoveryConfig(target: t)
+        }
+        let alerts = AlertsConfig.parse(top["alerts"], at: "alerts", reader: r)
+        if let backup, backup.format == .basebackup, wal == nil, recovery != nil {
+            r.fail("wal", "a recovery target needs a wal.location")
+        }
+        guard let tier, let backup else { return nil }
+        return DrillConfig(name: name, file: file, tier: tier, backup: backup, target: target ?? .embedded,
+                           restore: restore ?? RestoreConfig(), checks: checks, database: database, wal: wal,
+                           recovery: recovery, alerts: alerts)
+    }
+
+    private static func parseBackup(_ v: JSONValue?, reader r: ConfigReader) -> BackupConfig? {
+        if v == nil {
+            r.fail("backup", "missing required key")
+            return nil
+        }
+        guard let b = r.object(v, at: "backup", allowed: ["location", "pattern", "format", "endpoint", "region", "verify"])
+        else { return nil }
+        let location = r.string(b["location"], at: "backup.location", required: true)
+        if let location, location.isEmpty { r.fail("backup.location", "must not be empty") }
+        if let location, let scheme = URLScheme.of(location), !URLScheme.known.contains(scheme) {
+            r.fail("backup.location", "unsupported scheme \"\(scheme)\" (supported: \(URLScheme.known.joined(separator: ", ")))")
+        }
+        let pattern = r.string(b["pattern"], at: "backup.pattern")
+        let format = r.oneOf(b["format"], at: "backup.format", BackupFormatChoice.self) ?? .auto
+        let endpoint = r.string(b["endpoint"], at: "backup.endpoint")
+        if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            r.fail("backup.endpoint", "must be an http:// or https:// URL")
+        }
+        let region = r.string(b["region"], at: "backup.region")
+        let verify = r.oneOf(b["verify"], at: "backup.verify", VerifyMode.self) ?? .ifPresent
+        guard let location else { return nil }
+        return BackupConfig(location: location, pattern: pattern, format: format, endpoint: endpoint, region: region,
+                            verify: verify)
+    }
+
+    private static func parseTarget(_ v: JSONValue?, reader r: ConfigReader) -> TargetConfig? {
+        guard let t = r.object(v, at: "target", allowed: ["kind", "url"]) else { return nil }
+        let kind = r.string(t["kind"], at: "target.kind") ?? "embedded"
+        switch kind {
+        case "embedded":
+            if t["url"] != nil { r.fail("target.url", "only a server target takes a url") }
+            return .embedded
+        case "server":
+            guard let url = r.string(t["url"], at: "target.url", required: true) else { return nil }
+            return .server(url: url)
+        default:
+            r.fail("target.kind", "\"\(kind)\" is not one of: embedded, server")
+            return nil
+        }
+    }
+
+    private static func parseRestore(_ v: JSONValue?, reader r: ConfigReader) -> RestoreConfig? {
+        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile"]) else { return nil }
+        let jobs = r.integer(o["jobs"], at: "restore.jobs", range: 1...64)
+        let profile = r.oneOf(o["profile"], at: "restore.profile", RestoreProfile.self) ?? .durable
+        return RestoreConfig(jobs: jobs, profile: profile)
+    }
+
+    private static func parseChecks(_ v: JSONValue?, reader r: ConfigReader) -> [CheckConfig] {
+        guard let v else { return [] }
+        guard case .array(let items) = v else {
+            r.fail("checks", "expected an array, found \(v.typeName)")
+            return []
+        }
+        var out: [CheckConfig] = []
+        var names = Set<String>()
+        for (i, item) in items.enumerated() {
+            let path = "checks[\(i)]"
+            guard let c = r.object(item, at: path, allowed: ["name", "sql", "expect", "timeout"]) else { continue }
+            let name = r.string(c["name"], at: path + ".name", required: true)
+            if let name, !names.insert(name).inserted { r.fail(path + ".name", "duplicate check name \"\(name)\"") }
+            let sql = r.string(c["sql"], at: path + ".sql", required: true)
+            if let sql, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { r.fail(path + ".sql", "must not be empty") }
+            let timeout = r.duration(c["timeout"], at: path + ".timeout")
+            if c["expect"] == nil { r.fail(path + ".expect", "missing required key") }
+            let expect = parseExpectation(c["expect"], at: path + ".expect", reader: r)
+            if let name, let sql, let expect {
+                out.append(CheckConfig(name: name, sql: sql, expect: expect, timeout: timeout ?? DrillDuration(seconds: 60)))
+            }
+        }
+        return out
+    }
+
+    private static func parseExpectation(_ v: JSONValue?, at path: String, reader r: ConfigReader) -> Expectation? {
+        guard let o = r.object(v, at: path, allowed: ["equals", "min", "max", "matches", "within", "rows"]) else { return nil }
+        var e = Expectation()
+        if let eq = o["equals"] {
+            if case .array = eq { r.fail(path + ".equals", "expected a scalar, found an array") }
+            else if case .object = eq { r.fail(path + ".equals", "expected a scalar, found an object") }
+            else { e.equals = eq }
+        }
+        e.min = r.number(o["min"], at: path + ".min")
+        e.max = r.number(o["max"], at: path + ".max")
+        if let m = r.string(o["matches"], at: path + ".matches") {
+            if (try? Regex(m)) == nil { r.fail(path + ".matches", "not a valid regular expression: \(m)") }
+            else { e.matches = m }
+        }
+        if let w = r.string(o["within"], at: path + ".within") {
+            if w == "rpo" { e.within = .rpo }
+            else if let d = DrillDuration(parsing: w) { e.within = .duration(d) }
+            else { r.fail(path + ".within", "expected \"rpo\" or a duration such as 15m, found \"\(w)\"") }
+        }
+        if let rows = r.object(o["rows"], at: path + ".rows", allowed: ["min", "max"]) {
+            e.rowsMin = r.integer(rows["min"], at: path + ".rows.min", range: 0...Int(Int32.max))
+            e.rowsMax = r.integer(rows["max"], at: path + ".rows.max", range: 0...Int(Int32.max))
+            if rows.isEmpty { r.fail(path + ".rows", "give min, max or both") }
+        }
+        if o.isEmpty { r.fail(path, "give at least one of: equals, min, max, matches, within, rows") }
+        return e
+    }
+}
+
+/// URL schemes of backup locations.
+public enum URLScheme {
+    public static let known = ["file", "s3", "http", "https"]
+
+    /// The scheme of a location, or nil for a plain path.
+    public static func of(_ location: String) -> String? {
+        guard let r = location.range(of: "://") else { return nil }
+        let scheme = location[..<r.lowerBound].lowercased()
+        return scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" }) && !scheme.isEmpty ? scheme : nil
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+
+/// Everything a drill needs from the outside world, injected. The live set is wired in one place, in the `drill`
+/// executable; tests wire their own.
+public struct DrillDependencies: Sendable {
+    public var stores: any BackupStoreFactory
+    /// The restorer for a format, or nil when the format is not restorable by this build.
+    public var restorer: @Sendable (BackupFormat) -> (any Restorer)?
+    public var provisioner: @Sendable (TargetConfig) -> any ScratchProvisioner
+    public var connector: any DatabaseConnector
+    /// Wall-clock time, for report timestamps and RPO arithmetic.
+    public var now: @Sendable () -> Date
+    /// A private folder for staged downloads (created and removed by the drill).
+    public var stagingRoot: String
+    /// Default for `restore.jobs`.
+    public var cores: Int
+    public var hostName: String
+    public var drillVersion: String
+    /// The zone pg_dump archive creation times are read in (pg_dump stores local time without a zone).
+    public var archiveTimeZone: TimeZone
+    public var logger: Logger
+
+    public init(stores: any BackupStoreFactory, restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
+                provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner, connector: any DatabaseConnector,
+                now: @escaping @Sendable () -> Date, stagingRoot: String, cores: Int, hostName: String,
+                drillVersion: String, archiveTimeZone: TimeZone, logger: Logger) {
+        self.stores = stores
+        self.restorer = restorer
+        self.provisioner = provisioner
+        self.connector = connector
+        self.now = now
+        self.stagingRoot = stagingRoot
+        self.cores = cores
+        self.hostName = hostName
+        self.drillVersion = drillVersion
+        self.archiveTimeZone = archiveTimeZone
+        self.logger = logger
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// The report under construction and the phase clock of one drill. Shared by the drill's concurrent phases, guarded by
+/// a lock.
+final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Duration {
+    private let lock = NSLock()
+    private var _report: DrillReport
+    private var phaseStarts: [PhaseName: C.Instant] = [:]
+    let start: C.Instant
+    let clock: C
+    let startedAt: Date
+    let jobs: Int
+    let tier: TierConfig
+    var restored = false
+    var aborted = false
+    var failure: String?
+    var usableAt: C.Instant?
+
+    init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
+         drillVersion: String) {
+        self.start = start
+        self.clock = clock
+        self.startedAt = startedAt
+        self.jobs = jobs
+        self.tier = tier
+        _report = DrillReport(
+            drill: drill.name, tier: tier.name, status: .failed, startedAt: startedAt, finishedAt: startedAt,
+            target: .init(rtoSeconds: tier.rto.seconds, rpoSeconds: tier.rpo.seconds),
+            measured: .init(),
+            backup: .init(uri: drill.backup.location),
+            restore: .init(jobs: jobs, profile: drill.restore.profile),
+            phases: [], checks: [], findings: [],
+            scratch: .init(kind: drill.target.kind, removed: false, kept: false),
+            environment: .init(drillVersion: drillVersion, host: hostName, configFile: drill.file.isEmpty ? nil : drill.file))
+    }
+
+    var report: DrillReport {
+        get { lock.withLock { _report } }
+        _modify {
+            lock.lock()
+            defer { lock.unlock() }
+            yield &_report
+        }
+    }
+
+    func beginPhase(_ p: PhaseName) { lock.withLock { phaseStarts[p] = clock.now } }
+
+    func endPhase(_ p: PhaseName, ok: Bool, observer: any PhaseObserver, detail: String) {
+        let now = clock.now
+        let phase: DrillReport.Phase? = lock.withLock { () -> DrillReport.Phase? in
+            guard let s = phaseStarts.removeValue(forKey: p) else { return nil }
+            let ph = DrillReport.Phase(name: p.rawValue, startOffsetSeconds: seconds(start.duration(to: s)), seconds: seconds(s.duration(to: now)), ok: ok)
+            _report.phases.append(ph)
+            return ph
+        }
+        if let phase { observer.phaseFinished(p, seconds: phase.seconds, ok: ok, detail: detail) }
+    }
+
+    /// Closes a phase that did not succeed (no-op if it was not open).
+    func failPhase(_ p: PhaseName, observer: any PhaseObserver) {
+        endPhase(p, ok: false, observer: observer, detail: "failed")
+    }
+
+    /// Computes the measurements and the status, and stamps the finish time.
+    func finish(now: Date) -> DrillReport {
+        for p in PhaseName.allCases where lock.withLock({ phaseStarts[p] != nil }) {
+            endPhase(p, ok: false, observer: SilentObserver(), detail: "")
+        }
+        var r = report
+        r.phases.sort { $0.startOffsetSeconds < $1.startOffsetSeconds }
+        r.finishedAt = now
+        // RPO: the drill's start minus the backup's recovery point.
+        if let created = r.backup.createdAt {
+            r.measured.recoveryPoint = created
+            r.measured.recoveryPointSource = "archive_header"
+        } else if r.measured.recoveryPoint == nil, let modified = r.backup.modifiedAt, r.backup.format != nil {
+            r.measured.recoveryPoint = modified
+            r.measured.recoveryPointSource = r.backup.uri?.hasPrefix("/") == true || r.backup.uri?.hasPrefix("file:") == true
+                ? "file_mtime" : "object_last_modified"
+        }
+        if let rp = r.measured.recoveryPoint { r.measured.rpoSeconds = (startedAt.timeIntervalSince(rp) * 1000).rounded() / 1000 }
+        if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
+
+        if aborted {
+            r.status = .aborted
+        } else if !restored || failure != nil {
+            r.status = .failed
+        } else {
+            var misses: [String] = []
+            if let rto = r.measured.rtoSeconds, rto > Double(tier.rto.seconds) {
+                misses.append("Measured RTO \(formatSeconds(rto)) exceeds the \(tier.name) target of \(tier.rto).")
+            }
+            if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
+                misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
+            }
+            if r.measured.rpoSeconds == nil { misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.") }
+            r.findings += misses
+            r.status = misses.isEmpty && r.checks.allSatisfy(\.passed) ? .compliant : .nonCompliant
+        }
+        return r
+    }
+}

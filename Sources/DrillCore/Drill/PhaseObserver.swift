@@ -1,0 +1,24 @@
+/// The drill's phases, in order. Teardown is recorded separately and is not part of the RTO.
+public enum PhaseName: String, Sendable, CaseIterable {
+    case fetch, provision, restore, checks, teardown
+}
+
+/// Receives live progress of a drill, for the terminal.
+public protocol PhaseObserver: Sendable {
+    func drillStarted(_ drill: String, tier: String)
+    func phaseStarted(_ phase: PhaseName, detail: String)
+    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String)
+    /// Transfer progress during fetch (bytes done, total when known).
+    func transfer(done: Int64, total: Int64?)
+    func note(_ text: String)
+}
+
+/// An observer that ignores everything.
+public struct SilentObserver: PhaseObserver {
+    public init() {}
+    public func drillStarted(_ drill: String, tier: String) {}
+    public func phaseStarted(_ phase: PhaseName, detail: String) {}
+    public func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {}
+    public func transfer(done: Int64, total: Int64?) {}
+    public func note(_ text: String) {}
+}

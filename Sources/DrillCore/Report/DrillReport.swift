@@ -1,0 +1,145 @@
+import Foundation
+
+/// How a drill ended.
+public enum DrillStatus: String, Sendable, Codable, CaseIterable {
+    /// Restored, every check passed, measured RTO and RPO within target.
+    case compliant
+    /// Restored, but a target or a check was missed.
+    case nonCompliant = "non_compliant"
+    /// Could not restore: backup missing, unreadable, corrupt, restore error, no usable PostgreSQL.
+    case failed
+    /// Interrupted (SIGINT, SIGTERM).
+    case aborted
+}
+
+/// The JSON report of one drill run, as written to the archive. Documented in `docs/report-schema.md`.
+public struct DrillReport: Sendable, Codable, Equatable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int = DrillReport.currentSchemaVersion
+    public var drill: String
+    public var tier: String
+    public var status: DrillStatus
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var target: Targets
+    public var measured: Measured
+    public var backup: Backup
+    public var restore: Restore
+    public var phases: [Phase]
+    public var checks: [Check]
+    public var findings: [String]
+    public var scratch: Scratch
+    public var environment: Environment
+    /// Digest of the previous report in the same archive (hash chain); set by the archive when it writes the report.
+    public var previousSHA256: String?
+
+    public struct Targets: Sendable, Codable, Equatable {
+        public var rtoSeconds: Int64
+        public var rpoSeconds: Int64
+    }
+
+    public struct Measured: Sendable, Codable, Equatable {
+        /// Null when the database never became usable.
+        public var rtoSeconds: Double?
+        public var rpoSeconds: Double?
+        public var recoveryPoint: Date?
+        /// `archive_header`, `file_mtime`, `object_last_modified` or `wal_replay`.
+        public var recoveryPointSource: String?
+    }
+
+    public struct Backup: Sendable, Codable, Equatable {
+        public var uri: String?
+        public var name: String?
+        public var format: String?
+        public var sizeBytes: Int64?
+        public var sha256: String?
+        /// `match`, `absent`, `off` or `mismatch`.
+        public var sidecar: String?
+        /// Creation time from the archive header, when the format has one.
+        public var createdAt: Date?
+        public var modifiedAt: Date?
+        public var sourceDatabase: String?
+        public var sourceServerVersion: String?
+        public var pgDumpVersion: String?
+    }
+
+    public struct Restore: Sendable, Codable, Equatable {
+        public var jobs: Int
+        public var profile: RestoreProfile
+        /// `file` (restored from local disk) or `stream` (download and restore overlapped).
+        public var mode: String?
+        public var tool: String?
+        public var toolVersion: String?
+        public var stderr: String?
+        public var settings: [String: String]?
+    }
+
+    public struct Phase: Sendable, Codable, Equatable {
+        public var name: String
+        /// Seconds since the drill's start when the phase began.
+        public var startOffsetSeconds: Double
+        public var seconds: Double
+        public var ok: Bool
+    }
+
+    public struct Check: Sendable, Codable, Equatable {
+        public var name: String
+        public var sql: String
+        public var expected: String
+        public var observed: String?
+        public var rows: Int?
+        public var passed: Bool
+        public var seconds: Double
+        public var error: String?
+    }
+
+    public struct Scratch: Sendable, Codable, Equatable {
+        public var kind: String
+        public var database: String?
+        public var removed: Bool
+        public var kept: Bool
+        public var teardownSeconds: Double?
+        public var detail: String?
+    }
+
+    public struct Environment: Sendable, Codable, Equatable {
+        public var drillVersion: String
+        public var host: String
+        public var serverVersion: String?
+        public var configFile: String?
+    }
+}
+
+extension DrillReport {
+    /// The JSON encoder every report is written with: snake_case keys, sorted, ISO 8601 dates with milliseconds.
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, enc in
+            var c = enc.singleValueContainer()
+            try c.encode(RFC3339.format(date, fractional: true))
+        }
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        d.dateDecodingStrategy = .custom { dec in
+            let c = try dec.singleValueContainer()
+            let s = try c.decode(String.self)
+            guard let date = RFC3339.parse(s) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an RFC 3339 timestamp: \(s)")
+            }
+            return date
+        }
+        return d
+    }
+
+    public func jsonData() throws -> Data { try Self.encoder().encode(self) }
+
+    /// Whether the run restored the backup (compliant or not).
+    public var restored: Bool { status == .compliant || status == .nonCompliant }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// libpq connection parameters (keywords such as `host`, `port`, `user`, `dbname`, `password`).
+/// The password is kept out of every rendering: use `display` for humans and `environment` for child processes.
+public struct ConnectionParameters: Sendable, Equatable {
+    public var keywords: [String: String]
+
+    public init(_ keywords: [String: String]) { self.keywords = keywords }
+
+    public var database: String? { keywords["dbname"] }
+
+    /// A copy that connects to another database on the same server.
+    public func with(database: String) -> ConnectionParameters {
+        var k = keywords
+        k["dbname"] = database
+        return ConnectionParameters(k)
+    }
+
+    /// `key=value` form for libpq, values quoted. Contains the password: never print it.
+    public var conninfo: String {
+        keywords.keys.sorted().map { "\($0)=\(Self.quote(keywords[$0]!))" }.joined(separator: " ")
+    }
+
+    /// The same without secrets, for messages and reports.
+    public var display: String {
+        keywords.keys.sorted().filter { !Self.secretKeywords.contains($0) }
+            .map { "\($0)=\(Self.quote(keywords[$0]!))" }.joined(separator: " ")
+    }
+
+    public static let secretKeywords: Set<String> = ["password", "sslpassword"]
+
+    /// Environment variables that make libpq clients (`pg_restore`, `psql`) connect with these parameters,
+    /// so nothing secret goes on a command line.
+    public var environment: [String: String] {
+        var env: [String: String] = [:]
+        for (k, v) in keywords {
+            if let name = Self.environmentNames[k] { env[name] = v }
+        }
+        return env
+    }
+
+    static let environmentNames: [String: String] = [
+        "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER",
+        "password": "PGPASSWORD", "passfile": "PGPASSFILE", "channel_binding": "PGCHANNELBINDING",
+        "service": "PGSERVICE", "options": "PGOPTIONS", "application_name": "PGAPPNAME", "sslmode": "PGSSLMODE",
+        "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL",
+        "sslcompression": "PGSSLCOMPRESSION", "sslsni": "PGSSLSNI", "requirepeer": "PGREQUIREPEER",
+        "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION", "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+        "gssencmode": "PGGSSENCMODE", "krbsrvname": "PGKRBSRVNAME", "gsslib": "PGGSSLIB",
+        "connect_timeout": "PGCONNECT_TIMEOUT", "client_encoding": "PGCLIENTENCODING",
+        "target_session_attrs": "PGTARGETSESSIONATTRS", "load_balance_hosts": "PGLOADBALANCEHOSTS",
+        "sslcrldir": "PGSSLCRLDIR", "requiressl": "PGREQUIRESSL",
+    ]
+
+    static func quote(_ v: String) -> String {
+        if !v.isEmpty, v.allSatisfy({ !$0.isWhitespace && $0 != "'" && $0 != "\\" }) { return v }
+        return "'" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+}
+
+/// Where a restore reads the backup from.
+public enum RestoreInput: Sendable {
+    /// A local file or folder.
+    case path(String)
+    /// A producer that writes the backup's bytes into the restore tool's standard input as they arrive.
+    case stream(@Sendable (FileHandle) async throws -> StreamReceipt)
+}
+
+public struct RestoreRequest: Sendable {
+    public var input: RestoreInput
+    public var format: BackupFormat
+    public var jobs: Int
+    public var profile: RestoreProfile
+    public var connection: ConnectionParameters
+
+    public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters) {
+        self.input = input
+        self.format = format
+        self.jobs = jobs
+        self.profile = profile
+        self.connection = connection
+    }
+}
+
+public struct RestoreOutcome: Sendable {
+    /// `pg_restore (PostgreSQL) 15.18` and the like.
+    public var tool: String
+    public var toolVersion: String
+    /// The tool's standard error, trimmed.
+    public var stderr: String
+    /// Set when the input was streamed.
+    public var receipt: StreamReceipt?
+    /// Things worth recording that did not stop the restore.
+    public var findings: [String]
+
+    public init(tool: String, toolVersion: String, stderr: String, receipt: StreamReceipt? = nil, findings: [String] = []) {
+        self.tool = tool
+        self.toolVersion = toolVersion
+        self.stderr = stderr
+        self.receipt = receipt
+        self.findings = findings
+    }
+}
+
+/// Restores one kind of backup into a scratch database.
+public protocol Restorer: Sendable {
+    func restore(_ request: RestoreRequest) async throws -> RestoreOutcome
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import DrillCore
+
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check the config folder (tiers.json and drills/*.json). Exit 0, or 2 with every problem listed."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let folder = try options.load()
+        Console.out("OK: \(folder.tiers.tiers.count) tier\(folder.tiers.tiers.count == 1 ? "" : "s"), \(folder.drills.count) drill\(folder.drills.count == 1 ? "" : "s") in \(options.config)")
+        for d in folder.drills {
+            Console.out("  \(d.name): tier \(d.tier), \(d.backup.location), target \(d.target.kind), \(d.checks.count) check\(d.checks.count == 1 ? "" : "s")")
+        }
+    }
+}

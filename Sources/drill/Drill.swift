@@ -1,0 +1,40 @@
+import ArgumentParser
+import DrillCore
+import Foundation
+
+/// `drill`: PostgreSQL disaster-recovery drills.
+@main
+struct DrillCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "drill",
+        abstract: "Restore your PostgreSQL backups into scratch databases, time them, check them, and archive the evidence.",
+        discussion: """
+            Exit codes: 0 every drill compliant; 1 a drill restored but missed a target or a check; 2 usage or \
+            configuration error (nothing ran); 3 a drill failed (backup missing, unreadable or corrupt, restore error, \
+            no usable PostgreSQL); 130 interrupted. With several drills, the highest of 2 > 130 > 3 > 1 > 0 wins.
+            """,
+        version: version,
+        subcommands: [
+            ValidateCommand.self,
+        ]
+    )
+}
+
+/// Options shared by every command that reads the config folder.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The config folder holding tiers.json and drills/.", valueName: "DIR"))
+    var config: String = "."
+
+    /// Loads the folder; prints every problem and exits 2 when it is invalid.
+    func load() throws -> ConfigFolder {
+        do {
+            return try ConfigFolder.load(from: config)
+        } catch let e as ConfigErrors {
+            Console.error("configuration error\(e.issues.count == 1 ? "" : "s") in \(config):")
+            for issue in e.issues { Console.error("  \(issue)") }
+            throw ExitCode(DrillCore.ExitCode.usage.rawValue)
+        }
+    }
+}
