@@ -1,0 +1,212 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Testing
+
+/// pg_basebackup + WAL archive restored into a scratch cluster, against a real source with archive_mode = on.
+/// Serialized: the tests share one source cluster and reason about which commits its archive holds.
+@Suite("Physical backups and point-in-time recovery", .serialized, .timeLimit(.minutes(5)))
+struct PhysicalRestoreTests {
+    /// A drill file restoring the newest base backup under `backups`, replaying `wal`.
+    static func drill(backups: String, wal: String, target: String? = nil, database: String = "pitr",
+                      checks: String = "[]", tier: String = "critical") -> String {
+        """
+        { "version": 1, "tier": "\(tier)",
+          "backup": { "location": "\(backups)", "format": "basebackup" },
+          "wal": { "location": "\(wal)" },
+          \(target.map { #""recovery": { "target": "\#($0)" },"# } ?? "")
+          "database": "\(database)",
+          "restore": { "profile": "fast" },
+          "checks": \(checks) }
+        """
+    }
+
+    static func count(_ batch: String, equals n: Int) -> String {
+        #"{ "name": "batch \#(batch)", "sql": "SELECT count(*) FROM ledger WHERE batch = '\#(batch)'", "expect": { "equals": \#(n) } }"#
+    }
+
+    let source = PhysicalSource.shared
+
+    @Test("a drill to latest replays the writes made after the base backup; the recovery point is the last commit",
+          arguments: [["-Ft"], ["-Ft", "-z"], ["-Fp"]])
+    func latest(format: [String]) async throws {
+        let folder = TempFolder("pitr")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        let tag = "L\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag + "-before", rows: 500, into: "pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base-1"), format)
+        try await source.insert(batch: tag + "-after", rows: 700, into: "pitr")
+        let lastCommit = try await source.lastRowTime(batch: tag + "-after", in: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
+
+        let checks = "[\(Self.count(tag + "-before", equals: 500)), \(Self.count(tag + "-after", equals: 700))]"
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive, checks: checks), name: "pitr", in: folder)
+
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.backup.format == "basebackup")
+        #expect(report.checks.map(\.observed) == ["500", "700"])
+        #expect(report.measured.recoveryPointSource == "wal_replay")
+        let rp = try #require(report.measured.recoveryPoint)
+        #expect(abs(rp.timeIntervalSince(lastCommit)) < 1, "recovery point \(rp) vs last commit \(lastCommit)")
+        #expect(report.phases.map(\.name) == ["fetch", "provision", "extract", "verify", "wal_fetch", "wal_replay", "checks"])
+        #expect(report.phases.allSatisfy { $0.ok })
+        let wal = try #require(report.wal)
+        #expect(wal.version == 1)
+        #expect(wal.segmentsFetched >= 1)
+        #expect(wal.bytesFetched >= Int64(wal.segmentsFetched) * 16 * 1024 * 1024)
+        #expect(wal.firstMissingSegment == nil)
+        #expect(wal.target == "latest")
+        #expect(wal.targetTime == nil)
+        #expect(wal.timeline.map { $0 >= 2 } == true, "a promoted restore is on a new timeline")
+        #expect(wal.backupEndSource == "backup_history_file")
+        #expect(report.scratch.removed)
+        // Nothing was written into the source's archive, and nothing of the drill remains.
+        let after = try await source.archiveListing()
+        #expect(after == before, "the drill wrote into the source archive")
+        expectNothingLeft(folder)
+    }
+
+    @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")
+    func pointInTime() async throws {
+        let folder = TempFolder("pitr-t")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let tag = "T\(UUID().uuidString.prefix(6))"
+        let firstDone = try await source.insert(batch: tag + "-first", rows: 300, into: "pitr")
+        let firstCommit = try await source.lastRowTime(batch: tag + "-first", in: "pitr")
+        try await Task.sleep(for: .milliseconds(1200))
+        let target = firstDone.addingTimeInterval(0.6)
+        try await Task.sleep(for: .milliseconds(1200))
+        try await source.insert(batch: tag + "-second", rows: 300, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
+
+        let checks = "[\(Self.count(tag + "-first", equals: 300)), \(Self.count(tag + "-second", equals: 0))]"
+        let targetText = RFC3339.format(target, fractional: true)
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: targetText, checks: checks),
+                                        name: "pitr", in: folder)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.checks.map(\.observed) == ["300", "0"])
+        let wal = try #require(report.wal)
+        #expect(wal.target == targetText)
+        #expect(wal.targetTime.map { abs($0.timeIntervalSince(target)) < 0.001 } == true)
+        let rp = try #require(report.measured.recoveryPoint)
+        #expect(abs(rp.timeIntervalSince(firstCommit)) < 1)
+        // RPO for an explicit target: the gap between the target and the last replayed commit.
+        let rpo = try #require(report.measured.rpoSeconds)
+        #expect(rpo >= 0 && rpo < 2, "rpo \(rpo)")
+        let after = try await source.archiveListing()
+        #expect(after == before, "the drill wrote into the source archive")
+        expectNothingLeft(folder)
+    }
+
+    @Test("a random target is chosen between the backup's end and the last archived commit, recorded, and reached")
+    func randomTarget() async throws {
+        let folder = TempFolder("pitr-r")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let tag = "R\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag, rows: 100, into: "pitr")
+        let last = try await source.lastRowTime(batch: tag, in: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: "random"), name: "pitr", in: folder)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        let wal = try #require(report.wal)
+        let chosen = try #require(wal.targetTime)
+        let end = try #require(wal.backupEndAt)
+        #expect(chosen >= end.addingTimeInterval(-0.001) && chosen <= last.addingTimeInterval(0.001), "\(end) ≤ \(chosen) ≤ \(last)")
+        expectNothingLeft(folder)
+    }
+
+    @Test("a missing segment is reported as a gap, with its name, and the drill fails")
+    func gap() async throws {
+        let folder = TempFolder("pitr-gap")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        var switched: [String] = []
+        for i in 0..<3 {
+            try await source.insert(batch: "gap-\(i)", rows: 50, into: "pitr")
+            switched.append(try await source.switchWAL())
+        }
+        // A copy of the archive with the middle one of the three new segments removed.
+        let (_, archive) = try await source.start()
+        let copy = folder.file("archive")
+        try FileManager.default.copyItem(atPath: archive, toPath: copy)
+        try FileManager.default.removeItem(atPath: (copy as NSString).appendingPathComponent(switched[1]))
+
+        let report = try await runDrill(Self.drill(backups: backups, wal: copy), name: "pitr", in: folder)
+        #expect(report.status == .failed)
+        #expect(ExitCode(report) == .failed)
+        #expect(report.failureCode == "wal_gap")
+        #expect(report.wal?.firstMissingSegment == switched[1])
+        #expect(report.findings.contains { $0.contains("gap") && $0.contains(switched[1]) }, "findings: \(report.findings)")
+        #expect(report.phases.contains { $0.name == "wal_fetch" && !$0.ok })
+        #expect(report.scratch.removed)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a corrupted base backup is caught by pg_verifybackup: the drill fails with exit code 3")
+    func corrupted() async throws {
+        let folder = TempFolder("pitr-bad")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        let dir = (backups as NSString).appendingPathComponent("base")
+        try await source.baseBackup(into: dir, ["-Ft"])
+        let member = try ArchiveFixture.corruptLargestTarMember((dir as NSString).appendingPathComponent("base.tar"))
+        let (_, archive) = try await source.start()
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive), name: "pitr", in: folder)
+        #expect(report.status == .failed)
+        #expect(ExitCode(report) == .failed)
+        #expect(ExitCode(report).rawValue == 3)
+        #expect(report.failureCode == "backup_corrupt")
+        #expect(report.findings.contains { $0.contains("pg_verifybackup") && $0.contains(member) }, "findings: \(report.findings), member \(member)")
+        #expect(report.phases.contains { $0.name == "verify" && !$0.ok })
+        #expect(!report.phases.contains { $0.name == "wal_replay" })
+        expectNothingLeft(folder)
+    }
+
+    @Test("a target before the backup's end is a configuration error (exit code 2), not a silent early stop")
+    func targetBeforeBackup() async throws {
+        let folder = TempFolder("pitr-early")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        let early = Date().addingTimeInterval(-3600)
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let (_, archive) = try await source.start()
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: RFC3339.format(early)),
+                                        name: "pitr", in: folder)
+        #expect(report.status == .failed)
+        #expect(report.failureCode == "configuration")
+        #expect(ExitCode(report) == .usage)
+        #expect(report.findings.contains { $0.contains("before the end of the base backup") }, "findings: \(report.findings)")
+        expectNothingLeft(folder)
+    }
+
+    @Test("a target past the archived WAL fails the drill with a clear finding")
+    func targetPastArchive() async throws {
+        let folder = TempFolder("pitr-late")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        try await source.insert(batch: "late", rows: 10, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let future = Date().addingTimeInterval(3600)
+        let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: RFC3339.format(future)),
+                                        name: "pitr", in: folder)
+        #expect(report.status == .failed)
+        #expect(ExitCode(report) == .failed)
+        #expect(report.findings.contains { $0.contains("past the end of the archived WAL") }, "findings: \(report.findings)")
+        #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
+        expectNothingLeft(folder)
+    }
+}
