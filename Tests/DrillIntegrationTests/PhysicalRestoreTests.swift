@@ -76,6 +76,8 @@ struct PhysicalRestoreTests {
         let backups = folder.sub("backups")
         try await source.createLedger("pitr")
         try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        // The backup's STOP TIME has whole seconds (drill rounds it up): write after the next second has begun.
+        try await Task.sleep(for: .milliseconds(1100))
         let tag = "T\(UUID().uuidString.prefix(6))"
         let firstDone = try await source.insert(batch: tag + "-first", rows: 300, into: "pitr")
         let firstCommit = try await source.lastRowTime(batch: tag + "-first", in: "pitr")
@@ -112,6 +114,7 @@ struct PhysicalRestoreTests {
         let backups = folder.sub("backups")
         try await source.createLedger("pitr")
         try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        try await Task.sleep(for: .milliseconds(1100))
         let tag = "R\(UUID().uuidString.prefix(6))"
         try await source.insert(batch: tag, rows: 100, into: "pitr")
         let last = try await source.lastRowTime(batch: tag, in: "pitr")

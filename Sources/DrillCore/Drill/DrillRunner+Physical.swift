@@ -53,8 +53,8 @@ extension DrillRunner {
         state.report.wal = wal
 
         if extracted.hasManifest {
-            let detail = try await phase(.verify, state, detail: "pg_verifybackup") { try await session.verify() }
-            state.report.restore.tool = detail
+            wal.verifiedWith = try await phase(.verify, state, detail: "pg_verifybackup") { try await session.verify() }
+            state.report.wal = wal
         } else {
             state.report.findings.append("The base backup has no backup_manifest, so pg_verifybackup could not check it (take backups without --no-manifest).")
         }
@@ -87,7 +87,8 @@ extension DrillRunner {
                 let history = try? BackupLabel.parse(text)
                 stopSegment = history?.stopSegmentName.flatMap { WALSegment(name: $0, segmentSize: segmentSize) }
                 if let stop = history?.stopTime {
-                    backupEnd = stop
+                    // STOP TIME has whole seconds: the backup ended before the next one began.
+                    backupEnd = stop.addingTimeInterval(1)
                     wal.backupEndSource = "backup_history_file"
                 } else {
                     backupEnd = h.object.modifiedAt
@@ -139,7 +140,7 @@ extension DrillRunner {
         wal.replayedTo = outcome.replayLSN
         wal.timeline = outcome.timeline
         state.report.wal = wal
-        state.report.restore.tool = state.report.restore.tool ?? "postgres archive recovery"
+        state.report.restore.tool = "postgres (archive recovery)"
         state.report.restore.toolVersion = outcome.serverVersion
         if let commit = outcome.lastReplayedCommit {
             state.report.measured.recoveryPoint = commit

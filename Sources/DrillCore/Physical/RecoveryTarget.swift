@@ -6,7 +6,8 @@ public enum RecoveryTarget: Sendable, Equatable, CustomStringConvertible {
     case latest
     /// Stop at a time (`recovery_target_time`).
     case time(Date)
-    /// A random time between the backup's end and the last archived commit, chosen by the drill and recorded.
+    /// A random time between the backup's end and the last archived commit, chosen by the drill and recorded (when no
+    /// commit was archived after the backup's end there is nothing to choose from, and everything is replayed).
     case random
 
     /// `latest`, `random` or an RFC 3339 timestamp with an offset; nil otherwise.
@@ -46,7 +47,8 @@ public enum RecoveryTarget: Sendable, Equatable, CustomStringConvertible {
             }
             return t
         case .random:
-            guard let end = archiveEnd, end > backupEnd else { return backupEnd }
+            // No commit archived after the backup's end: there is no point to choose; replay everything.
+            guard let end = archiveEnd, end > backupEnd else { return nil }
             let u = min(max(unit(), 0), 1)
             let t = backupEnd.addingTimeInterval(end.timeIntervalSince(backupEnd) * u)
             // Whole milliseconds: the value is recorded and written into postgresql.auto.conf as text.

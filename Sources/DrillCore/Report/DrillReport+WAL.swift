@@ -11,9 +11,13 @@ extension DrillReport {
         public var location: String
         /// The segment the base backup started in (from `backup_label`).
         public var startSegment: String?
+        /// The tool that checked the extracted backup against its `backup_manifest` (`pg_verifybackup 15.18`); nil when
+        /// the backup has no manifest.
+        public var verifiedWith: String?
         /// When the base backup finished: recovery cannot stop earlier.
         public var backupEndAt: Date?
-        /// `backup_history_file` (STOP TIME of the archived `.backup` file), `backup_history_mtime` or `backup_mtime`.
+        /// `backup_history_file` (STOP TIME of the archived `.backup` file, rounded up to the next whole second),
+        /// `backup_history_mtime` or `backup_mtime`.
         public var backupEndSource: String?
         public var newestSegment: String?
         /// The newest segment's modification time in the archive.
