@@ -37,13 +37,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try options.load()
-        let drills: [DrillConfig]
-        do {
-            drills = all ? folder.drills : try folder.select(targets)
-        } catch let e as ConfigErrors {
-            for i in e.issues { Console.error("drill: \(i.message)") }
-            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
-        }
+        let drills = try options.select(targets, all: all, in: folder)
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
         let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
