@@ -27,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Leave the scratch database running and print how to connect to it.")
     var keep = false
 
+    @Flag(name: .long, help: "Print the runner's own CPU time and peak memory (not the server's or the tools') to stderr at the end.")
+    var stats = false
+
     @Option(name: .long, help: "Log level for diagnostics on stderr (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .warning
 
@@ -71,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
         let codes = await work.value
         interrupts.cancel()
         observer.stop()
+        if stats { Console.error(RunnerStats.current().line) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
         if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }
