@@ -212,4 +212,31 @@ struct PhysicalRestoreTests {
         #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
         expectNothingLeft(folder)
     }
+
+    @Test("the drill command: plan shows the newest segment's age, run exits 0, and a target before the backup exits 2")
+    func commandLine() async throws {
+        let folder = TempFolder("pitr-cli")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft", "-z"])
+        try await source.insert(batch: "cli", rows: 10, into: "pitr")
+        let newest = try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let config = try ConfigFixture(in: folder, drills: [
+            "pitr": Self.drill(backups: backups, wal: archive, checks: "[\(Self.count("cli", equals: 10))]"),
+            "early": Self.drill(backups: backups, wal: archive, target: RFC3339.format(Date().addingTimeInterval(-3600))),
+        ])
+        let reports = folder.sub("reports")
+        let env = ["TMPDIR": folder.sub("scratch")]
+        let plan = try await DrillBinary.run(["plan", "pitr", "--config", config.directory, "--archive", reports])
+        #expect(plan.exitCode == 0)
+        #expect(plan.stdout.contains("wal_archive, newest segment \(newest)"), "\(plan.output)")
+        #expect(plan.stdout.contains("within the RPO target of 5m"), "\(plan.output)")
+        let run = try await DrillBinary.run(["run", "pitr", "--config", config.directory, "--archive", reports], environment: env)
+        #expect(run.exitCode == 0, "\(run.output)")
+        let early = try await DrillBinary.run(["run", "early", "--config", config.directory, "--archive", reports], environment: env)
+        #expect(early.exitCode == 2, "\(early.output)")
+        #expect(early.output.contains("before the end of the base backup"), "\(early.output)")
+        expectNothingLeft(folder)
+    }
 }

@@ -67,6 +67,14 @@ public struct BackupLocator: Sendable {
                              recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified")
     }
 
+    /// The newest segment in a drill's WAL archive (`wal.location`), or nil when the drill has none or it is empty.
+    /// For a physical backup its age is the RPO a restore would achieve right now.
+    public func newestArchivedWAL(_ drill: DrillConfig) async throws -> BackupObject? {
+        guard let wal = drill.wal else { return nil }
+        let store = try stores.store(location: wal.location, endpoint: wal.endpoint, region: wal.region)
+        return WALArchive(objects: try await store.list(matching: nil)).newest?.file.object
+    }
+
     /// A folder written by `pg_basebackup`: tar format (`base.tar[.gz]`) or plain format (`backup_label`).
     static func looksLikeBaseBackup(_ dir: String) -> Bool {
         ["base.tar", "base.tar.gz", "backup_label"].contains {

@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
             for drill in drills {
                 if Task.isCancelled { break }
                 let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
-                codes.append(DrillCore.ExitCode(report.status))
+                codes.append(DrillCore.ExitCode(report))
                 do {
                     let paths = try await archive.append(report)
                     Summary.print(report, reportPath: (archive.storage.location as NSString).appendingPathComponent(paths.markdown))
