@@ -202,3 +202,22 @@ struct PhysicalRunnerTests {
         #expect(session.log.events.last == "teardown")
     }
 }
+
+@Suite("Config: basebackup drills")
+struct PhysicalConfigTests {
+    func issues(_ json: String) throws -> [String] {
+        let r = ConfigReader(file: "drills/x.json")
+        _ = DrillConfig.parse(try JSONValue.parse(Data(json.utf8)), name: "x", file: "drills/x.json", tiers: nil, reader: r)
+        return r.issues.map(\.description)
+    }
+
+    @Test func aBasebackupDrillNeedsAWALArchiveAndAnEmbeddedTarget() throws {
+        #expect(try issues(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" }, "wal": { "location": "/w" }, "recovery": { "target": "random" }, "database": "orders" }"#).isEmpty)
+        #expect(try issues(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" } }"#)
+            .contains { $0.contains("wal") && $0.contains("needs wal.location") })
+        #expect(try issues(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" }, "wal": { "location": "/w" }, "target": { "kind": "server", "url": "postgresql://x" } }"#)
+            .contains { $0.contains("target.kind") })
+        #expect(try issues(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" }, "wal": { "location": "/w" }, "recovery": { "target": "2026-11-28 07:30" } }"#)
+            .contains { $0.contains("recovery.target") })
+    }
+}

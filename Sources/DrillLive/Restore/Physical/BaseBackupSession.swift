@@ -145,9 +145,15 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
 
     public func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64 {
         let fm = FileManager.default
-        let incoming = (cluster.root as NSString).appendingPathComponent("wal-in")
-        if !fm.fileExists(atPath: incoming) { try fm.createDirectory(atPath: incoming, withIntermediateDirectories: false) }
-        let staged = try await store.stage(file.object, into: incoming, progress: nil)
+        let staged: StagedBackup
+        if let local = file.object.localPath {
+            // A local archive is copied directly (staging would hash every segment for nothing).
+            staged = StagedBackup(path: local, isDirectory: false, sizeBytes: file.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
+        } else {
+            let incoming = (cluster.root as NSString).appendingPathComponent("wal-in")
+            if !fm.fileExists(atPath: incoming) { try fm.createDirectory(atPath: incoming, withIntermediateDirectories: false) }
+            staged = try await store.stage(file.object, into: incoming, progress: nil)
+        }
         defer { if staged.isTemporary { try? fm.removeItem(atPath: staged.path) } }
         let dest = (walDirectory as NSString).appendingPathComponent(file.walName)
         try? fm.removeItem(atPath: dest)
@@ -161,7 +167,9 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         } else if staged.isTemporary {
             try fm.moveItem(atPath: staged.path, toPath: dest)
         } else {
-            try fm.copyItem(atPath: staged.path, toPath: dest)
+            do { try fm.copyItem(atPath: staged.path, toPath: dest) } catch {
+                throw DrillError(.backupUnreadable, "cannot copy archived WAL file \(file.object.uri): \(error.localizedDescription)")
+            }
         }
         chmod(dest, 0o600)
         if let runAs = cluster.runAs { try runAs.chown(dest) }
