@@ -239,4 +239,33 @@ struct PhysicalRestoreTests {
         #expect(early.output.contains("before the end of the base backup"), "\(early.output)")
         expectNothingLeft(folder)
     }
+
+    @Test("a WAL archive of gzip-compressed segments (archive_command piping through gzip) replays the same")
+    func gzipArchive() async throws {
+        let folder = TempFolder("pitr-gz")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Fp"])
+        let tag = "Z\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag, rows: 400, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let copy = folder.file("archive-gz")
+        try FileManager.default.copyItem(atPath: archive, toPath: copy)
+        let names = try FileManager.default.contentsOfDirectory(atPath: copy)
+        let gz = try await ChildProcess.run(ProcessSpec(executable: "/bin/gzip", arguments: ["-n", "--"] + names.map { (copy as NSString).appendingPathComponent($0) }))
+        #expect(gz.succeeded)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: copy).allSatisfy { $0.hasSuffix(".gz") })
+
+        let report = try await runDrill(Self.drill(backups: backups, wal: copy, checks: "[\(Self.count(tag, equals: 400))]"),
+                                        name: "pitr", in: folder)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.checks.first?.observed == "400")
+        let wal = try #require(report.wal)
+        #expect(wal.segmentsFetched >= 1)
+        // Bytes fetched are the compressed bytes read from the archive: far less than 16 MiB a segment.
+        #expect(wal.bytesFetched < Int64(wal.segmentsFetched) * 16 * 1024 * 1024)
+        #expect(wal.backupEndSource == "backup_history_file")
+        expectNothingLeft(folder)
+    }
 }
