@@ -46,7 +46,7 @@ public struct BackupLabel: Sendable, Equatable {
         var file = parts[1].trimmingCharacters(in: .whitespaces)
         guard file.hasPrefix("(file "), file.hasSuffix(")") else { return nil }
         file = String(file.dropFirst("(file ".count).dropLast())
-        guard WALSegment(name: file) != nil || file.count == 24 else { return nil }
+        guard WALSegment.looksLikeName(file) else { return nil }
         return (lsn, file)
     }
 

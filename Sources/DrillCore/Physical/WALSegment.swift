@@ -44,14 +44,18 @@ public struct WALSegment: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// Parses a segment file name (exactly 24 upper-case hex digits); nil for anything else.
     public init?(name: String, segmentSize: UInt64 = WALSegment.defaultSize) {
-        guard name.utf8.count == 24, name.utf8.allSatisfy({ ("0"..."9").contains(Character(UnicodeScalar($0))) || ("A"..."F").contains(Character(UnicodeScalar($0))) })
-        else { return nil }
+        guard Self.looksLikeName(name) else { return nil }
         let u = Array(name.utf8)
         func field(_ i: Int) -> UInt32? { UInt32(String(decoding: u[(i * 8)..<(i * 8 + 8)], as: UTF8.self), radix: 16) }
         guard let tli = field(0), let log = field(1), let seg = field(2), segmentSize > 0 else { return nil }
         let perLog = Self.segmentsPerLogID(segmentSize)
         guard UInt64(seg) < perLog else { return nil }
         self.init(timeline: tli, number: UInt64(log) * perLog + UInt64(seg), segmentSize: segmentSize)
+    }
+
+    /// Whether `name` has the shape of a segment file name (24 upper-case hex digits), whatever the segment size.
+    public static func looksLikeName(_ name: String) -> Bool {
+        name.utf8.count == 24 && name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) }
     }
 
     /// How many segments one 4 GiB "log id" holds.

@@ -92,7 +92,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             throw DrillError(.backupCorrupt, "backup_label: \(error)")
         }
         let walFiles = ((try? fm.contentsOfDirectory(atPath: (data as NSString).appendingPathComponent("pg_wal"))) ?? [])
-            .filter { WALSegment(name: $0) != nil || $0.count == 24 }
+            .filter(WALSegment.looksLikeName)
         let extracted = ExtractedBackup(label: label, hasManifest: fm.fileExists(atPath: manifestPath),
                                         walSegmentSize: try await segmentSize(), includesWAL: !walFiles.isEmpty,
                                         bytes: backup.sizeBytes)
