@@ -221,3 +221,18 @@ struct PhysicalConfigTests {
             .contains { $0.contains("recovery.target") })
     }
 }
+
+@Suite("pg_waldump output")
+struct WALDumpTests {
+    @Test func lastCommitIsFound() {
+        let out = """
+            rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/03000060, prev 0/03000028, desc: COMMIT 2026-11-28 07:30:01.123456 UTC
+            rmgr: Transaction len (rec/tot):     34/    34, tx:        736, lsn: 0/03000090, prev 0/03000060, desc: ABORT 2026-11-28 07:30:03.000000 UTC
+            rmgr: Transaction len (rec/tot):    130/   130, tx:        737, lsn: 0/030000C8, prev 0/03000090, desc: COMMIT 2026-11-28 07:30:02.500000 UTC; inval msgs: catcache 7
+            rmgr: Transaction len (rec/tot):     34/    34, tx:        738, lsn: 0/03000150, prev 0/030000C8, desc: COMMIT 2026-11-28 08:30:09.000000 CET
+            pg_waldump: error: error in WAL record at 0/3000150: invalid record length at 0/3000188: wanted 24, got 0
+            """
+        #expect(WALDump.lastCommitTime(in: out) == RFC3339.parse("2026-11-28T07:30:02.5Z"))
+        #expect(WALDump.lastCommitTime(in: "pg_waldump: error: could not find file") == nil)
+    }
+}

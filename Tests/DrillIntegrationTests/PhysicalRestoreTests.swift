@@ -29,7 +29,7 @@ struct PhysicalRestoreTests {
     let source = PhysicalSource.shared
 
     @Test("a drill to latest replays the writes made after the base backup; the recovery point is the last commit",
-          arguments: [["-Ft"], ["-Ft", "-z"], ["-Fp"]])
+          arguments: [["-Ft"], ["-Ft", "-z"], ["-Fp"], ["-Ft", "-X", "none"]])
     func latest(format: [String]) async throws {
         let folder = TempFolder("pitr")
         let backups = folder.sub("backups")

@@ -101,9 +101,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     }
 
     private func untar(_ archive: String, into dir: String) async throws {
-        var args = ["-x", "--no-same-owner", "-f", archive, "-C", dir]
-        if archive.hasSuffix(".gz") { args.insert("-z", at: 1) }
-        try await run(ProcessSpec(executable: cluster.binaries.tool("tar"), arguments: args),
+        try await run(ProcessSpec(executable: cluster.binaries.tool("tar"), arguments: Self.untarArguments(archive, into: dir)),
                       "extracting \((archive as NSString).lastPathComponent)", code: .backupCorrupt)
     }
 
@@ -127,10 +125,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     public func verify() async throws -> String {
         let tool = cluster.binaries.tool("pg_verifybackup")
         let version = await PostgresBinaries.version(of: tool)
-        var args = ["--manifest-path=\(manifestPath)"]
-        // Without WAL of its own the backup's WAL ranges cannot be parsed here; files are still checked.
-        if lock.withLock({ _extracted?.includesWAL }) != true { args.append("--no-parse-wal") }
-        args.append(cluster.dataDirectory)
+        let args = Self.verifyArguments(manifest: manifestPath, data: cluster.dataDirectory,
+                                        parseWAL: lock.withLock { _extracted?.includesWAL } == true)
         let r = await ChildProcess.runCancellable(ProcessSpec(executable: tool, arguments: args, unsetEnvironment: ["PG*"],
                                                               stderr: .capture(limit: 32 * 1024)))
         try Task.checkCancellation()
@@ -178,24 +174,11 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
 
     public func lastCommit(from: WALSegment, to: WALSegment) async -> Date? {
         let r = await ChildProcess.runCancellable(ProcessSpec(
-            executable: cluster.binaries.tool("pg_waldump"),
-            arguments: ["--path=\(walDirectory)", "--rmgr=Transaction", from.name, to.name],
-            environment: ["TZ": "UTC", "LC_ALL": "C"], unsetEnvironment: ["PG*"], stdout: .capture(limit: 1 << 20)))
+            executable: cluster.binaries.tool("pg_waldump"), arguments: Self.walDumpArguments(walDirectory: walDirectory, from: from, to: to),
+            environment: ["TZ": "UTC", "LC_ALL": "C"], unsetEnvironment: ["PG*"], stdout: .capture(limit: 4 << 20)))
         // pg_waldump exits non-zero at the end of the last segment ("invalid record length"); its output still counts.
-        return Self.lastCommitTime(inWALDump: r.stdout)
-    }
-
-    /// The time of the last `COMMIT` record in `pg_waldump` output (`desc: COMMIT 2026-11-28 07:30:00.123456 UTC`).
-    static func lastCommitTime(inWALDump text: String) -> Date? {
-        var last: Date?
-        for line in text.split(separator: "\n") {
-            guard let r = line.range(of: "desc: COMMIT ") else { continue }
-            let rest = line[r.upperBound...].split(separator: ";").first.map(String.init) ?? ""
-            let words = rest.split(separator: " ")
-            guard words.count >= 3 else { continue }
-            if let d = PostgresTimestamp.parse("\(words[0]) \(words[1])+00"), words[2] == "UTC" { last = d }
-        }
-        return last
+        // Captured output keeps its tail when it is long, and the last commit is in the tail.
+        return WALDump.lastCommitTime(in: r.stdout)
     }
 
     // MARK: Recover
@@ -250,6 +233,23 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         let timeline = (row.count > 2 ? row[2] : nil).flatMap { UInt32($0, radix: 16) }
         return RecoveryOutcome(lastReplayedCommit: commit, replayLSN: row.count > 1 ? row[1] : nil, timeline: timeline,
                                serverVersion: version)
+    }
+
+    // MARK: Invocations (pure, tested)
+
+    /// `tar -x` into `dir`, never restoring the archive's owners (the data folder is handed to the server's user).
+    public static func untarArguments(_ archive: String, into dir: String) -> [String] {
+        (archive.hasSuffix(".gz") ? ["-x", "-z"] : ["-x"]) + ["--no-same-owner", "-f", archive, "-C", dir]
+    }
+
+    /// `pg_verifybackup`; without WAL of its own the backup's WAL ranges cannot be parsed, but files are still checked.
+    public static func verifyArguments(manifest: String, data: String, parseWAL: Bool) -> [String] {
+        ["--manifest-path=\(manifest)"] + (parseWAL ? [] : ["--no-parse-wal"]) + [data]
+    }
+
+    /// `pg_waldump` over the fetched segments, commit records only.
+    public static func walDumpArguments(walDirectory: String, from: WALSegment, to: WALSegment) -> [String] {
+        ["--path=\(walDirectory)", "--rmgr=Transaction", from.name, to.name]
     }
 
     // MARK: Helpers
