@@ -17,7 +17,10 @@ struct PhysicalInvocationTests {
         #expect(base["max_connections"] == nil)
         let target = RFC3339.parse("2026-11-28T07:30:00.25+01:00")!
         let r = Dictionary(PhysicalSettings.recovery(walDirectory: "/s/wal", target: target), uniquingKeysWith: { _, b in b })
-        #expect(r["restore_command"] == #"cp "/s/wal/%f" "%p""#)
+        #expect(r["restore_command"] == #"cp '/s/wal'/"%f" "%p""#)
+        // A scratch path with a quote or a percent sign cannot break out of the command.
+        let odd = Dictionary(PhysicalSettings.recovery(walDirectory: "/tmp/it's 100%/wal", target: nil), uniquingKeysWith: { _, b in b })
+        #expect(odd["restore_command"] == #"cp '/tmp/it'\''s 100%%/wal'/"%f" "%p""#)
         #expect(r["recovery_target_time"] == "2026-11-28 06:30:00.250+00")
         #expect(r["recovery_target_action"] == "promote")
         #expect(r["recovery_target_timeline"] == "latest")

@@ -59,7 +59,7 @@ public enum PhysicalSettings {
     /// segments fetched (and gap-checked) before the start.
     public static func recovery(walDirectory: String, target: Date?) -> [(String, String)] {
         var s: [(String, String)] = [
-            ("restore_command", "cp \"\(walDirectory)/%f\" \"%p\""),
+            ("restore_command", "cp \(shellQuote(walDirectory.replacingOccurrences(of: "%", with: "%%")))/\"%f\" \"%p\""),
             ("recovery_target_timeline", "latest"),
         ]
         if let target {
@@ -68,6 +68,9 @@ public enum PhysicalSettings {
         }
         return s
     }
+
+    /// Single-quotes a path for the shell PostgreSQL runs `restore_command` with.
+    static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     /// `2026-11-28 07:30:00.123+00`: explicit UTC offset, as recovery_target_time requires.
     static func postgresTime(_ d: Date) -> String {
