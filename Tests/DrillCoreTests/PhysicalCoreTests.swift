@@ -85,6 +85,10 @@ struct PhysicalCoreTests {
         #expect(plan.segments.map(\.walName) == ["000000010000000000000002", "000000010000000000000003", "000000020000000000000003",
                                                  "000000020000000000000004"])
         #expect(plan.newestArchived?.name == "000000020000000000000004")
+        // A backup taken on timeline 2 needs that timeline's history (its ancestry), not timeline 1's.
+        let onTwo = archive(["00000002.history", "000000020000000000000007", "00000003.history"])
+            .plan(from: try #require(WALSegment(name: "000000020000000000000007")))
+        #expect(onTwo.histories.map(\.walName) == ["00000002.history", "00000003.history"])
     }
 
     @Test func targets() throws {

@@ -59,7 +59,7 @@ public struct WALArchive: Sendable {
             n += 1
         }
         if newest == nil { gap = start }
-        let histories = timelineHistories.filter { $0.key > start.timeline }.sorted { $0.key < $1.key }.map(\.value)
+        let histories = timelineHistories.filter { $0.key >= start.timeline }.sorted { $0.key < $1.key }.map(\.value)
         return WALFetchPlan(start: start, segments: files, histories: histories, lastContiguous: last, firstMissing: gap,
                             newestArchived: newest.flatMap { n in byNumber[n]?.max() })
     }
@@ -70,7 +70,7 @@ public struct WALFetchPlan: Sendable, Equatable {
     public var start: WALSegment
     /// Segments from the backup's start up to the first gap, in order.
     public var segments: [WALArchive.File]
-    /// Timeline history files of later timelines (recovery follows the latest timeline).
+    /// Timeline history files of the backup's timeline and later ones (recovery follows the latest timeline).
     public var histories: [WALArchive.File]
     /// The last segment that can be replayed (before any gap).
     public var lastContiguous: WALSegment?
