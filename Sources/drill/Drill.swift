@@ -18,6 +18,7 @@ struct DrillCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             ValidateCommand.self,
+            ArchiveCommand.self,
         ]
     )
 }
