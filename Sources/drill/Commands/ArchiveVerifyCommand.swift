@@ -13,6 +13,7 @@ struct ArchiveVerifyCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var options: ConfigOptions
     @OptionGroup var archiveOptions: ArchiveOptions
 
     @Option(name: .long, help: ArgumentHelp("A head digest recorded earlier; it must still be in the chain.", valueName: "SHA256"))
@@ -25,13 +26,13 @@ struct ArchiveVerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let archive = try archiveOptions.open()
+        let archive = try archiveOptions.open(config: options.config)
         let result: ChainVerification
         do {
             result = try await archive.verify(anchor: expectHead)
         } catch {
-            Console.error("error: cannot read the archive \(archive.storage.location): \(error)")
-            throw ExitCode(DrillCore.ExitCode.failed.rawValue)
+            Console.error("drill: cannot read the archive \(archive.storage.location): \(error)")
+            throw ArgumentParser.ExitCode(DrillCore.ExitCode.failed.rawValue)
         }
         if result.intact {
             Console.out("OK: \(archive.storage.location): \(result.summary)")
@@ -40,6 +41,6 @@ struct ArchiveVerifyCommand: AsyncParsableCommand {
         Console.out("TAMPERED: \(archive.storage.location)")
         Console.out("first problem: \(result.issues[0])")
         for issue in result.issues.dropFirst() { Console.out("  also: \(issue)") }
-        throw ExitCode(1)
+        throw ArgumentParser.ExitCode(1)
     }
 }
