@@ -21,6 +21,8 @@ struct DrillCommand: AsyncParsableCommand {
             PlanCommand.self,
             RunCommand.self,
             ArchiveCommand.self,
+            DueCommand.self,
+            ScheduleCommand.self,
         ]
     )
 }

@@ -24,6 +24,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run every drill.")
     var all = false
 
+    @Flag(name: .long, help: "Run the drills that are due by their tier's schedule (see `drill due`).")
+    var due = false
+
     @Flag(name: .long, help: "Leave the scratch database running and print how to connect to it.")
     var keep = false
 
@@ -31,15 +34,16 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .warning
 
     func validate() throws {
+        if due && (all || !targets.isEmpty) { throw ValidationError("--due chooses the drills itself: give no TARGET and no --all") }
         if all && !targets.isEmpty { throw ValidationError("give TARGET names or --all, not both") }
-        if !all && targets.isEmpty { throw ValidationError("give at least one tier or drill name, or --all") }
+        if !all && !due && targets.isEmpty { throw ValidationError("give at least one tier or drill name, --all or --due") }
     }
 
     func run() async throws {
         let folder = try options.load()
         let drills: [DrillConfig]
         do {
-            drills = all ? folder.drills : try folder.select(targets)
+            drills = due ? try await dueSelection(folder) : all ? folder.drills : try folder.select(targets)
         } catch let e as ConfigErrors {
             for i in e.issues { Console.error("drill: \(i.message)") }
             throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
