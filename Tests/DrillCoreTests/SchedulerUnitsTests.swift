@@ -9,7 +9,8 @@ struct SchedulerUnitsTests {
 
     @Test(arguments: [
         (["@monthly", "@weekly"], 60), (["@daily", "*/15 * * * *"], 15), (["*/7 * * * *"], 4),  // 56 → 0 is 4 minutes
-        (["0 3 * * 1-5", "30 3 * * 1-5"], 60), (["0,30 3 * * *"], 30),  // per tier: two tiers half an hour apart need only hourly checks, (["* * * * *"], 1), (["0,45 * * * *"], 15),
+        // Per tier: two tiers half an hour apart need only hourly checks.
+        (["0 3 * * 1-5", "30 3 * * 1-5"], 60), (["0,30 3 * * *"], 30), (["* * * * *"], 1), (["0,45 * * * *"], 15),
     ])
     func cadenceCoversTheFinestSchedule(_ schedules: [String], _ minutes: Int) {
         #expect(SchedulerUnits.checkIntervalMinutes(schedules: schedules, from: from) == minutes)
