@@ -23,6 +23,7 @@ struct DrillCommand: AsyncParsableCommand {
             ArchiveCommand.self,
             DueCommand.self,
             ScheduleCommand.self,
+            AlertCommand.self,
         ]
     )
 }

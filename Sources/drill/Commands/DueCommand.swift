@@ -18,6 +18,9 @@ struct DueCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @OptionGroup var archiveOptions: ArchiveOptions
 
+    @Flag(name: .long, help: "Send an alert for each drill that missed a whole schedule period.")
+    var alert = false
+
     func run() async throws {
         let folder = try options.load()
         let archive = try archiveOptions.open(config: options.config)
@@ -33,5 +36,13 @@ struct DueCommand: AsyncParsableCommand {
                          RFC3339.format(d.dueSince), d.missedPeriods == 0 ? "-" : "\(d.missedPeriods)"])
         }
         Console.out(TextTable.render(rows))
+        guard alert else { return }
+        let delivery = LiveWiring.alertDelivery()
+        for d in due {
+            guard let a = DrillCore.alert(forMissed: d, config: folder) else { continue }
+            let outcome = await delivery.deliver(a)
+            if outcome.delivered { Console.out("alert sent: \(d.drill) missed") }
+            else { Console.error("drill: missed-schedule alert for \(d.drill) not delivered: \(outcome.lastError ?? "unknown error")") }
+        }
     }
 }
