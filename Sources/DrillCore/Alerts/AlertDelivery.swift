@@ -32,6 +32,12 @@ public struct AlertDelivery: Sendable {
         public var attempts: Int
         /// The last error, without the webhook URL (it is a secret).
         public var lastError: String?
+
+        public init(delivered: Bool, attempts: Int, lastError: String?) {
+            self.delivered = delivered
+            self.attempts = attempts
+            self.lastError = lastError
+        }
     }
 
     public func deliver(_ alert: Alert) async -> Outcome {

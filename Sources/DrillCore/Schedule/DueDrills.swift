@@ -11,6 +11,15 @@ public struct DueDrill: Sendable, Equatable {
     public var dueSince: Date
     /// Whole schedule periods that passed with no run before the current one (0: only the current run is owed).
     public var missedPeriods: Int
+
+    public init(drill: String, tier: String, schedule: String, lastRun: Date?, dueSince: Date, missedPeriods: Int) {
+        self.drill = drill
+        self.tier = tier
+        self.schedule = schedule
+        self.lastRun = lastRun
+        self.dueSince = dueSince
+        self.missedPeriods = missedPeriods
+    }
 }
 
 /// Whether a report counts as the drill having run: every outcome except `aborted` (an interrupted run gave no
