@@ -24,6 +24,8 @@ struct DrillCommand: AsyncParsableCommand {
             DueCommand.self,
             ScheduleCommand.self,
             AlertCommand.self,
+            HistoryCommand.self,
+            ReportCommand.self,
         ]
     )
 }
