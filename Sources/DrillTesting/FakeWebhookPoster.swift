@@ -17,8 +17,8 @@ public actor FakeWebhookPoster: WebhookPoster {
     }
 }
 
-/// A clock tests move by hand: `sleep` advances it instantly.
-public final class ManualClock: @unchecked Sendable {
+/// Wall-clock time tests move by hand (`now` and `sleep` for `AlertDelivery`): `sleep` advances it instantly.
+public final class ManualWallClock: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Date
     public private(set) var sleeps: [Double] = []

@@ -6,13 +6,14 @@ public final class WebhookReceiver: @unchecked Sendable {
     private let process: Process
     private let stdin: Pipe
     private let record: String
+    private let folder = TempFolder("webhook")
 
     public init() throws {
-        record = try DrillExecutable.temporaryDirectory("webhook") + "/requests.jsonl"
+        record = folder.file("requests.jsonl")
         FileManager.default.createFile(atPath: record, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", DrillExecutable.packageRoot + "/Tests/fixtures/webhook_server.py", record]
+        process.arguments = ["python3", ToolProcess.packageRoot + "/Tests/fixtures/webhook_server.py", record]
         let out = Pipe()
         stdin = Pipe()
         process.standardOutput = out

@@ -44,7 +44,7 @@ struct AlertTests {
 
     @Test func retriesWithBackoffThenDelivers() async {
         let poster = FakeWebhookPoster(failures: 2)
-        let clock = ManualClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
+        let clock = ManualWallClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
         let delivery = AlertDelivery(poster: poster, attempts: 3, initialBackoffSeconds: 1, budgetSeconds: 15, now: clock.now, sleep: clock.sleep)
         let outcome = await delivery.deliver(Alert(webhook: "http://x", text: "t"))
         #expect(outcome == .init(delivered: true, attempts: 3, lastError: nil))
@@ -54,7 +54,7 @@ struct AlertTests {
 
     @Test func aDeadWebhookGivesUpWithinTheBudget() async {
         let poster = FakeWebhookPoster(failures: 100)
-        let clock = ManualClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
+        let clock = ManualWallClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
         let delivery = AlertDelivery(poster: poster, attempts: 10, initialBackoffSeconds: 2, budgetSeconds: 9, now: clock.now, sleep: clock.sleep)
         let outcome = await delivery.deliver(Alert(webhook: "http://x", text: "t"))
         #expect(!outcome.delivered)
@@ -66,7 +66,7 @@ struct AlertTests {
     @Test func publisherArchivesBeforeAlertingAndAlertsOncePerFailedRun() async throws {
         let storage = MemoryArchiveStorage()
         let poster = FakeWebhookPoster(failures: 100)
-        let clock = ManualClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
+        let clock = ManualWallClock(ReportFixtures.date("2026-03-01T00:00:00Z"))
         let publisher = ReportPublisher(archive: ReportArchive(storage: storage, digest: ReportFixtures.sha256), config: config,
                                         delivery: AlertDelivery(poster: poster, attempts: 2, now: clock.now, sleep: clock.sleep))
         let ok = await publisher.publish(ReportFixtures.report(status: .compliant))

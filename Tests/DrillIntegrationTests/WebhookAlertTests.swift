@@ -19,7 +19,9 @@ struct WebhookAlertTests {
     @Test func exactlyOneAlertPerFailedOrNonCompliantDrill() async throws {
         let server = try WebhookReceiver()
         defer { server.stop() }
-        let dir = try DrillExecutable.temporaryDirectory("alerts")
+        let folder = TempFolder("alerts")
+        defer { folder.remove() }
+        let dir = folder.path
         let p = publisher(webhook: server.url, archiveDir: dir)
         let start = ReportFixtures.date("2026-03-01T00:00:00Z")
         let runs: [(String, DrillStatus)] = [("shop", .compliant), ("billing", .failed), ("wiki", .nonCompliant), ("shop", .compliant)]
@@ -44,7 +46,9 @@ struct WebhookAlertTests {
         let server = try WebhookReceiver()
         let deadURL = server.url
         server.stop()
-        let dir = try DrillExecutable.temporaryDirectory("dead-alerts")
+        let folder = TempFolder("dead-alerts")
+        defer { folder.remove() }
+        let dir = folder.path
         let p = publisher(webhook: deadURL, archiveDir: dir, budget: 3)
         let started = Date()
         let published = await p.publish(ReportFixtures.report(status: .failed))
@@ -61,10 +65,12 @@ struct WebhookAlertTests {
     @Test func alertTestCommandReachesTheWebhook() async throws {
         let server = try WebhookReceiver()
         defer { server.stop() }
-        let dir = try DrillExecutable.temporaryDirectory("alert-test")
+        let folder = TempFolder("alert-test")
+        defer { folder.remove() }
+        let dir = folder.path
         try DemoArchive.writeConfig(to: dir, webhook: server.url)
-        let r = try DrillExecutable.drill(["alert", "test", "--config", dir])
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let r = try await DrillBinary.run(["alert", "test", "--config", dir])
+        #expect(r.exitCode == 0, "\(r.stdout)\(r.stderr)")
         #expect(try server.requests().count == 1)
         #expect(!r.stdout.contains("secret"))
     }

@@ -1,12 +1,7 @@
 import Foundation
 
-/// Runs the built `drill` executable (`.build/debug/drill`, built by `swift build --build-tests`) and other tools.
-public enum DrillExecutable {
-    public static var path: String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/drill").path
-    }
-
+/// Runs external tools the audit tests check outputs with (promtool, python3, chromium), feeding stdin.
+public enum ToolProcess {
     public static var packageRoot: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
@@ -46,13 +41,4 @@ public enum DrillExecutable {
         return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Runs `drill` itself.
-    public static func drill(_ arguments: [String]) throws -> Output { try run(path, arguments) }
-
-    /// A fresh temporary folder.
-    public static func temporaryDirectory(_ label: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "drill-\(label)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
 }
