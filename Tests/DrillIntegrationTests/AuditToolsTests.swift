@@ -106,4 +106,28 @@ struct AuditToolsTests {
         #expect(try await DrillBinary.run(["report", "--config", dir, "--since", "12m", "--output", md]).exitCode == 0)
         #expect(try String(contentsOfFile: md, encoding: .utf8).contains("## Compliance by tier"))
     }
+
+    @Test func concurrentRunsInSeparateProcessesDoNotForkTheChain() async throws {
+        let folder = TempFolder("fork")
+        defer { folder.remove() }
+        try DemoArchive.writeConfig(to: folder.path)  // backups under /backups/… do not exist: each drill fails fast
+        let archive = folder.path + "/archive"
+        // Six processes at once (not a shell loop: a shell spawned from the test process inherits its blocked
+        // signal mask, so its `wait` would never see SIGCHLD).
+        let runs = (0..<6).map { _ in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: DrillBinary.path)
+            p.arguments = ["run", "--all", "--config", folder.path, "--archive", archive]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            return p
+        }
+        for p in runs { try p.run() }
+        for p in runs { p.waitUntilExit() }
+        #expect(runs.allSatisfy { $0.terminationStatus == 3 })  // every drill failed (no backup), none crashed
+        let v = try await ReportArchive(storage: LocalArchiveStorage(root: archive)).verify()
+        #expect(v.intact, "\(v.issues)")
+        #expect(v.entries == 18 && v.reports == 18)  // 6 processes × 3 drills, one chain
+    }
 }
