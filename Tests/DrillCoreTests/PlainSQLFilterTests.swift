@@ -53,3 +53,34 @@ struct PlainSQLFilterTests {
         #expect(!f.sawCompletionMarker)
     }
 }
+
+@Suite("Plain SQL filter keeps the restore in the scratch database")
+struct PlainSQLFilterSafetyTests {
+    func run(_ sql: String) -> (String, PlainSQLFilter) {
+        var f = PlainSQLFilter()
+        var out = f.feed(Data(sql.utf8))
+        out.append(f.finish())
+        return (String(decoding: out, as: UTF8.self), f)
+    }
+
+    @Test(arguments: ["DROP DATABASE shop;", "CREATE DATABASE shop WITH TEMPLATE = template0;", "ALTER DATABASE shop SET x = 1;",
+                      "CREATE ROLE admin;", "\\connect shop", "\\c shop", "\\! rm -rf /", "\\o /etc/passwd"])
+    func stopsBeforeTheStatement(line: String) {
+        let (out, f) = run("SET x = 1;\n\(line)\nCREATE TABLE after (i int);\n")
+        #expect(f.violation != nil)
+        #expect(out == "SET x = 1;\n", "nothing from the offending line on may pass")
+    }
+
+    @Test func pgDumpRestrictLinesAreDroppedNotCounted() {
+        let (out, f) = run("\\restrict abc\nCREATE TABLE t (i int);\n\\unrestrict abc\n")
+        #expect(f.violation == nil)
+        #expect(out == "CREATE TABLE t (i int);\n")
+        #expect(f.droppedStatements == 0)
+    }
+
+    @Test func copyDataIsNeverInspected() {
+        let (out, f) = run("COPY t (v) FROM stdin;\nDROP DATABASE x;\n\\connect y\n\\.\n")
+        #expect(f.violation == nil)
+        #expect(out.contains("DROP DATABASE x;\n\\connect y\n\\.\n"))
+    }
+}

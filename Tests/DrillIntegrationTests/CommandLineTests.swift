@@ -100,3 +100,45 @@ struct CommandLineTests {
         expectNothingLeft(folder)
     }
 }
+
+@Suite("drill plan and environment problems", .timeLimit(.minutes(3)))
+struct PlanCommandTests {
+    @Test("plan shows the backup it would restore, its age against the RPO, and the last measured RTO")
+    func plan() async throws {
+        let folder = TempFolder("plan")
+        let backups = folder.sub("backups")
+        let dump = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop-1.dump")
+        let old = try copy(dump, into: backups, as: "shop-0.dump")
+        try setModified(old, Date().addingTimeInterval(-86_400))
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups, pattern: "shop-*.dump"),
+                                                            "gone": ConfigFixture.drill(location: folder.file("missing"))])
+        let archive = folder.sub("archive")
+        let env = ["TMPDIR": folder.sub("scratch")]
+        let before = try await DrillBinary.run(["plan", "--json", "--config", config.directory, "--archive", archive])
+        #expect(before.exitCode == 0)
+        let entries = try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as! [[String: Any]]
+        let shop = try #require(entries.first { $0["drill"] as? String == "shop" })
+        #expect(shop["backup"] as? String == dump)
+        #expect(shop["rpo_met"] as? Bool == true)
+        #expect(shop["last_rto_seconds"] == nil)
+        #expect((entries.first { $0["drill"] as? String == "gone" }?["problem"] as? String)?.contains("does not exist") == true)
+        _ = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", archive], environment: env)
+        let after = try await DrillBinary.run(["plan", "shop", "--config", config.directory, "--archive", archive])
+        #expect(after.stdout.contains("within the RPO target of 5m"))
+        #expect(after.stdout.contains("last measured RTO: "))
+        #expect(!after.stdout.contains("none in the archive"))
+    }
+
+    @Test("no usable PostgreSQL is a failed drill (exit 3) with a clear message")
+    func noPostgres() async throws {
+        let folder = TempFolder("nopg")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
+        let r = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", folder.sub("archive")],
+                                          environment: ["TMPDIR": folder.sub("scratch"), "DRILL_PG_BINDIR": folder.sub("empty")])
+        #expect(r.exitCode == 3)
+        #expect(r.stdout.contains("holds no initdb and postgres"))
+        expectNothingLeft(folder)
+    }
+}

@@ -72,3 +72,50 @@ struct ServerTargetTests {
         #expect(!text.contains("Wr0ng-Secret-xyz"))
     }
 }
+
+@Suite("Plain SQL never leaves the scratch database", .timeLimit(.minutes(3)))
+struct PlainSQLSafetyTests {
+    @Test("a dump made with --create --clean fails on a server target and drops nothing")
+    func createCleanDumpIsRefused() async throws {
+        let folder = TempFolder("clean")
+        let backups = folder.sub("backups")
+        let db = "shop_clean_\(ScratchNaming.randomSuffix())"
+        try await SourceDatabase.shared.createShop(db, orders: 5)
+        let c = try await SourceDatabase.shared.start()
+        let r = try await ChildProcess.run(ProcessSpec(executable: c.binaries.tool("pg_dump"),
+                                                       arguments: ["--create", "--clean", "-d", db, "-f", (backups as NSString).appendingPathComponent("x.sql")],
+                                                       environment: c.connection(database: db).environment, unsetEnvironment: ["PG*"]))
+        #expect(r.succeeded)
+        let url = try await SourceDatabase.shared.passwordURL()
+        let report = try await runDrill(ConfigFixture.drill(location: backups, target: #"{ "kind": "server", "url": "\#(url)" }"#), in: folder)
+        #expect(report.status == .failed)
+        #expect(report.findings.first?.contains("DROP DATABASE") == true)
+        #expect(try await SourceDatabase.shared.databases().contains(db), "the production-named database must survive")
+        #expect(try await SourceDatabase.shared.psql("SELECT count(*) FROM orders", database: db) == "5")
+        try await SourceDatabase.shared.psql("DROP DATABASE \(db)")
+    }
+
+    @Test("psql meta-commands hidden in a SQL file never run")
+    func metaCommandsDoNotRun() async throws {
+        let folder = TempFolder("meta")
+        let backups = folder.sub("backups")
+        let witness = folder.file("pwned")
+        let sql = """
+            --
+            -- PostgreSQL database dump
+            --
+            CREATE TABLE t (i int);
+            SELECT 1; \\! touch \(witness)
+            --
+            -- PostgreSQL database dump complete
+            --
+
+            """
+        try sql.write(toFile: (backups as NSString).appendingPathComponent("evil.sql"), atomically: true, encoding: .utf8)
+        let report = try await runDrill(ConfigFixture.drill(location: backups), in: folder)
+        #expect(report.status == .failed)
+        #expect(!FileManager.default.fileExists(atPath: witness), "a shell command from the backup ran")
+        #expect(report.findings.first?.contains("psql failed") == true)
+        expectNothingLeft(folder)
+    }
+}

@@ -11,7 +11,11 @@ actor Shop {
     static let orders = 1000
     private var created: Task<Void, any Error>?
     private var dumps: [BackupFormat: Task<String, any Error>] = [:]
-    private let folder = TempFolder("dumps")
+    private let folder: TempFolder = {
+        let f = TempFolder("dumps")
+        ExitCleanup.register(pid: nil, paths: [f.path])  // a shared fixture lives until the test process exits
+        return f
+    }()
 
     func database() async throws -> String {
         if created == nil { created = Task { try await SourceDatabase.shared.createShop("shop", orders: Self.orders) } }

@@ -36,6 +36,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JUnit XML report of this run here.", valueName: "PATH"))
     var junit: String?
 
+    @Flag(name: .long, help: "Print the runner's own CPU time and peak memory (not the server's or the tools') to stderr at the end.")
+    var stats = false
+
     @Option(name: .long, help: "Log level for diagnostics on stderr (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .warning
 
@@ -47,13 +50,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try options.load()
-        let drills: [DrillConfig]
-        do {
-            drills = due ? try await dueSelection(folder) : all ? folder.drills : try folder.select(targets)
-        } catch let e as ConfigErrors {
-            for i in e.issues { Console.error("drill: \(i.message)") }
-            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
-        }
+        let drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
         let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
@@ -92,6 +89,7 @@ struct RunCommand: AsyncParsableCommand {
         interrupts.cancel()
         observer.stop()
         codes += await writeMetricsAndJUnit(reports, archive: archive)
+        if stats { Console.error(RunnerStats.current().line) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
         if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }
