@@ -38,6 +38,14 @@ public struct DrillReport: Sendable, Codable, Equatable {
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
+    // Explicit keys: the snake_case strategies turn `previousSHA256` into `previous_sha256` when encoding but read it
+    // back as `previousSha256`, so without this the field silently decodes as nil.
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
+        case findings, scratch, environment
+        case previousSHA256 = "previousSha256"
+    }
+
     public struct Targets: Sendable, Codable, Equatable {
         public var rtoSeconds: Int64
         public var rpoSeconds: Int64
