@@ -268,4 +268,31 @@ struct PhysicalRestoreTests {
         #expect(wal.backupEndSource == "backup_history_file")
         expectNothingLeft(folder)
     }
+
+    @Test("after a failover the archive has a new timeline: the drill follows it to the newest writes")
+    func timelineSwitch() async throws {
+        let folder = TempFolder("pitr-tli")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        let base = (backups as NSString).appendingPathComponent("base")
+        try await source.baseBackup(into: base, ["-Fp"])
+        try await source.insert(batch: "tli-1", rows: 20, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let forked = folder.file("archive-forked")
+        try await FailoverArchive.make(backup: base, archive: archive, into: forked, scratch: folder.sub("failover"), database: "pitr",
+                                       sql: "INSERT INTO ledger (batch) SELECT 'tli-2' FROM generate_series(1, 30)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: forked)
+        #expect(names.contains("00000002.history"))
+        #expect(names.contains { $0.hasPrefix("00000002") && $0.count == 24 })
+
+        let checks = "[\(Self.count("tli-1", equals: 20)), \(Self.count("tli-2", equals: 30))]"
+        let report = try await runDrill(Self.drill(backups: backups, wal: forked, checks: checks), name: "pitr", in: folder)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.checks.map(\.observed) == ["20", "30"])
+        #expect(report.wal?.firstMissingSegment == nil)
+        #expect(report.wal?.newestSegment?.hasPrefix("00000002") == true)
+        #expect(report.wal?.timeline == 3, "promoted from timeline 2")
+        expectNothingLeft(folder)
+    }
 }
