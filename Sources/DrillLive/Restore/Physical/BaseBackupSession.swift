@@ -191,6 +191,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         let ident = (cluster.root as NSString).appendingPathComponent("pg_ident.conf")
         try AtomicFile.write(Data("local all all trust\n".utf8), to: hba, mode: 0o600)
         try AtomicFile.write(Data(), to: ident, mode: 0o600)
+        // A standby's signal file would make the copy wait for more WAL forever instead of finishing recovery.
+        try? fm.removeItem(atPath: (data as NSString).appendingPathComponent("standby.signal"))
         let signal = (data as NSString).appendingPathComponent("recovery.signal")
         try AtomicFile.write(Data(), to: signal, mode: 0o600)
         let conf = (data as NSString).appendingPathComponent("postgresql.conf")
