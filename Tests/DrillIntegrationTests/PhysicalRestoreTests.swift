@@ -28,6 +28,13 @@ struct PhysicalRestoreTests {
 
     let source = PhysicalSource.shared
 
+    /// The drill must never write into the source's WAL archive (the restored copy runs with archive_mode = off).
+    func expectArchiveUnchanged(since before: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let after = try await source.archiveListing()
+        #expect(after == before, "the drill wrote into the source archive: \(Set(after).subtracting(before).sorted())",
+                sourceLocation: sourceLocation)
+    }
+
     @Test("a drill to latest replays the writes made after the base backup; the recovery point is the last commit",
           arguments: [["-Ft"], ["-Ft", "-z"], ["-Fp"], ["-Ft", "-X", "none"]])
     func latest(format: [String]) async throws {
@@ -65,8 +72,7 @@ struct PhysicalRestoreTests {
         #expect(wal.backupEndSource == "backup_history_file")
         #expect(report.scratch.removed)
         // Nothing was written into the source's archive, and nothing of the drill remains.
-        let after = try await source.archiveListing()
-        #expect(after == before, "the drill wrote into the source archive")
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -103,8 +109,7 @@ struct PhysicalRestoreTests {
         // RPO for an explicit target: the gap between the target and the last replayed commit.
         let rpo = try #require(report.measured.rpoSeconds)
         #expect(rpo >= 0 && rpo < 2, "rpo \(rpo)")
-        let after = try await source.archiveListing()
-        #expect(after == before, "the drill wrote into the source archive")
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -120,12 +125,14 @@ struct PhysicalRestoreTests {
         let last = try await source.lastRowTime(batch: tag, in: "pitr")
         try await source.switchWAL()
         let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
         let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: "random"), name: "pitr", in: folder)
         #expect(report.status == .compliant, "findings: \(report.findings)")
         let wal = try #require(report.wal)
         let chosen = try #require(wal.targetTime)
         let end = try #require(wal.backupEndAt)
         #expect(chosen >= end.addingTimeInterval(-0.001) && chosen <= last.addingTimeInterval(0.001), "\(end) ≤ \(chosen) ≤ \(last)")
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -166,6 +173,7 @@ struct PhysicalRestoreTests {
         try await source.baseBackup(into: dir, ["-Ft"])
         let member = try ArchiveFixture.corruptLargestTarMember((dir as NSString).appendingPathComponent("base.tar"))
         let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
         let report = try await runDrill(Self.drill(backups: backups, wal: archive), name: "pitr", in: folder)
         #expect(report.status == .failed)
         #expect(ExitCode(report) == .failed)
@@ -174,6 +182,7 @@ struct PhysicalRestoreTests {
         #expect(report.findings.contains { $0.contains("pg_verifybackup") && $0.contains(member) }, "findings: \(report.findings), member \(member)")
         #expect(report.phases.contains { $0.name == "verify" && !$0.ok })
         #expect(!report.phases.contains { $0.name == "wal_replay" })
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -185,12 +194,14 @@ struct PhysicalRestoreTests {
         let early = Date().addingTimeInterval(-3600)
         try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
         let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
         let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: RFC3339.format(early)),
                                         name: "pitr", in: folder)
         #expect(report.status == .failed)
         #expect(report.failureCode == "configuration")
         #expect(ExitCode(report) == .usage)
         #expect(report.findings.contains { $0.contains("before the end of the base backup") }, "findings: \(report.findings)")
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -203,6 +214,7 @@ struct PhysicalRestoreTests {
         try await source.insert(batch: "late", rows: 10, into: "pitr")
         try await source.switchWAL()
         let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
         let future = Date().addingTimeInterval(3600)
         let report = try await runDrill(Self.drill(backups: backups, wal: archive, target: RFC3339.format(future)),
                                         name: "pitr", in: folder)
@@ -210,6 +222,7 @@ struct PhysicalRestoreTests {
         #expect(ExitCode(report) == .failed)
         #expect(report.findings.contains { $0.contains("past the end of the archived WAL") }, "findings: \(report.findings)")
         #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -222,6 +235,7 @@ struct PhysicalRestoreTests {
         try await source.insert(batch: "cli", rows: 10, into: "pitr")
         let newest = try await source.switchWAL()
         let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
         let config = try ConfigFixture(in: folder, drills: [
             "pitr": Self.drill(backups: backups, wal: archive, checks: "[\(Self.count("cli", equals: 10))]"),
             "early": Self.drill(backups: backups, wal: archive, target: RFC3339.format(Date().addingTimeInterval(-3600))),
@@ -237,6 +251,7 @@ struct PhysicalRestoreTests {
         let early = try await DrillBinary.run(["run", "early", "--config", config.directory, "--archive", reports], environment: env)
         #expect(early.exitCode == 2, "\(early.output)")
         #expect(early.output.contains("before the end of the base backup"), "\(early.output)")
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
