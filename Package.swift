@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystem"),
 
         // The domain: config, planning, the drill state machine, measurement, checks, reports, archive logic. No I/O
         // beyond reading the config folder.
@@ -26,7 +27,7 @@ let package = Package(
         .target(
             name: "DrillLive",
             dependencies: [
-                "DrillCore", "CLibPQ", "CCurl", "COpenSSL",
+                "DrillCore", "CLibPQ", "CCurl", "COpenSSL", "CSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -18,6 +18,8 @@ struct DrillCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             ValidateCommand.self,
+            PlanCommand.self,
+            RunCommand.self,
         ]
     )
 }

@@ -39,7 +39,9 @@ public struct ConfigFolder: Sendable {
                                            issues: &issues) else { continue }
                 let r = ConfigReader(file: display)
                 let name = String(file.dropLast(5))
-                if let d = DrillConfig.parse(value, name: name, file: display, tiers: tiers?.tiers, reader: r) {
+                if var d = DrillConfig.parse(value, name: name, file: display, tiers: tiers?.tiers, reader: r) {
+                    d.backup.location = resolve(d.backup.location, relativeTo: directory)
+                    if let w = d.wal { d.wal!.location = resolve(w.location, relativeTo: directory) }
                     drills.append(d)
                 }
                 issues += r.issues
@@ -51,6 +53,13 @@ public struct ConfigFolder: Sendable {
         }
         guard issues.isEmpty, let tiers else { throw ConfigErrors(issues) }
         return ConfigFolder(directory: directory, tiers: tiers, drills: drills)
+    }
+
+    /// A relative local path in a drill file is relative to the config folder, so a folder works wherever it is run from.
+    static func resolve(_ location: String, relativeTo directory: String) -> String {
+        guard URLScheme.of(location) == nil, !location.hasPrefix("/"), !location.hasPrefix("~") else { return location }
+        let base = directory.hasPrefix("/") ? directory : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(directory)
+        return ((base as NSString).appendingPathComponent(location) as NSString).standardizingPath
     }
 
     private static func readJSON(_ path: String, display: String, issues: inout [ConfigIssue]) -> JSONValue? {

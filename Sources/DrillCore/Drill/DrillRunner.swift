@@ -46,80 +46,33 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - Phases
 
-    struct Located: Sendable {
-        var store: any BackupStore
-        var object: BackupObject
-        var format: BackupFormat
-        var header: ArchiveHeader?
-        var stream: Bool
-    }
-
-    /// Finds the latest backup and recognises its format (part of the fetch phase).
-    private func locate(_ drill: DrillConfig, _ state: DrillState<C>) async throws -> Located {
+    /// Finds the latest backup and recognises its format (the start of the fetch phase).
+    private func locate(_ drill: DrillConfig, _ state: DrillState<C>) async throws -> LocatedBackup {
         observer.phaseStarted(.fetch, detail: drill.backup.location)
         state.beginPhase(.fetch)
-        let store = try deps.stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint,
-                                          region: drill.backup.region)
-        let candidates = try await store.list(matching: drill.backup.pattern.map(Glob.init))
-        guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") }).latest() else {
-            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
-        }
+        let located = try await BackupLocator(stores: deps.stores, archiveTimeZone: deps.archiveTimeZone).locate(drill)
+        let object = located.object
         state.report.backup.uri = object.uri
         state.report.backup.name = object.name
         state.report.backup.sizeBytes = object.sizeBytes
         state.report.backup.modifiedAt = object.modifiedAt
-        deps.logger.info("latest backup", metadata: ["uri": "\(object.uri)", "candidates": "\(candidates.count)"])
-
-        let head = try await headBytes(store, object)
-        var format: BackupFormat
-        if let explicit = drill.backup.format.explicit {
-            format = explicit
-        } else if object.isDirectory {
-            guard !head.isEmpty else {
-                throw DrillError(.backupUnreadable, "\(object.uri) is a folder without toc.dat: not a directory-format dump")
-            }
-            format = .directory
-        } else {
-            switch FormatDetector.detect(fileHead: head) {
-            case .format(let f): format = f
-            case .unknown(let why): throw DrillError(.backupCorrupt, "cannot recognise \(object.name): \(why)")
-            }
-        }
-        if format == .directory, !object.isDirectory {
-            throw DrillError(.backupUnreadable, "\(object.uri) is a file, but backup.format is directory")
-        }
-        state.report.backup.format = format.rawValue
-        var header: ArchiveHeader?
-        if format.usesPgRestore {
-            let bytes = format == .tar ? FormatDetector.tarTocBytes(head) : head
-            do {
-                header = try ArchiveHeader.parse(bytes)
-            } catch {
-                throw DrillError(.backupCorrupt, "\(object.name): \(error)")
-            }
-        }
-        if let header {
+        state.report.backup.format = located.format.rawValue
+        state.report.measured.recoveryPoint = located.recoveryPoint
+        state.report.measured.recoveryPointSource = located.recoveryPointSource
+        if let header = located.header {
             state.report.backup.createdAt = header.createdAt(in: deps.archiveTimeZone)
             state.report.backup.sourceDatabase = header.databaseName
             state.report.backup.sourceServerVersion = header.serverVersion
             state.report.backup.pgDumpVersion = header.pgDumpVersion
         }
-        let jobs = state.jobs
-        let stream = object.localPath == nil && format.canStream && (jobs == 1 || format == .plain || format == .plainGzip)
-        return Located(store: store, object: object, format: format, header: header, stream: stream)
+        deps.logger.info("latest backup", metadata: ["uri": "\(object.uri)", "format": "\(located.format.rawValue)"])
+        return located
     }
 
-    private func headBytes(_ store: any BackupStore, _ object: BackupObject) async throws -> [UInt8] {
-        if object.isDirectory, let dir = object.localPath {
-            return LocalHead.read((dir as NSString).appendingPathComponent("toc.dat"), count: 4096) ?? []
-        }
-        if let path = object.localPath {
-            guard let bytes = LocalHead.read(path, count: 4096) else {
-                throw DrillError(.backupUnreadable, "cannot read \(object.uri)")
-            }
-            return bytes
-        }
-        return try await store.head(object, count: 4096)
+    /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
+    private func streams(_ located: LocatedBackup, jobs: Int) -> Bool {
+        located.object.localPath == nil && located.format.canStream
+            && (jobs == 1 || located.format == .plain || located.format == .plainGzip)
     }
 
     private func makeStagingDir(_ drill: DrillConfig) throws -> String {
@@ -134,7 +87,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
-    private func fetchAndProvision(_ drill: DrillConfig, _ located: Located, stagingDir: String, _ state: DrillState<C>)
+    private func fetchAndProvision(_ drill: DrillConfig, _ located: LocatedBackup, stagingDir: String, _ state: DrillState<C>)
         async throws -> (StagedBackup?, any ScratchDatabase) {
         let provisioner = deps.provisioner(drill.target)
         let observer = self.observer
@@ -147,7 +100,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             return scratch
         }
         let fetched: Result<StagedBackup?, any Error> = await capture {
-            if located.stream {
+            if streams(located, jobs: jobs) {
                 state.endPhase(.fetch, ok: true, observer: observer, detail: "streaming \(located.object.name) into the restore")
                 return nil
             }
@@ -179,7 +132,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    private func verifySidecar(_ drill: DrillConfig, _ located: Located, digest: String, _ state: DrillState<C>) async throws {
+    private func verifySidecar(_ drill: DrillConfig, _ located: LocatedBackup, digest: String, _ state: DrillState<C>) async throws {
         guard drill.backup.verify != .off else {
             state.report.backup.sidecar = "off"
             return
@@ -201,15 +154,16 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    private func restore(_ drill: DrillConfig, _ located: Located, staged: StagedBackup?, scratch: any ScratchDatabase,
+    private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
                          _ state: DrillState<C>) async throws {
         try Task.checkCancellation()
         guard let restorer = deps.restorer(located.format) else {
             throw DrillError(.unsupported, "this build of drill cannot restore \(located.format.rawValue) backups")
         }
-        let jobs = located.format.usesPgRestore && located.format != .tar && !located.stream ? state.jobs : 1
+        let stream = streams(located, jobs: state.jobs)
+        let jobs = located.format.usesPgRestore && located.format != .tar && !stream ? state.jobs : 1
         state.report.restore.jobs = jobs
-        state.report.restore.mode = located.stream ? "stream" : "file"
+        state.report.restore.mode = stream ? "stream" : "file"
         observer.phaseStarted(.restore, detail: "\(located.format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)")
         state.beginPhase(.restore)
         let input: RestoreInput

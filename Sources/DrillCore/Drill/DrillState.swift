@@ -69,15 +69,7 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
         var r = report
         r.phases.sort { $0.startOffsetSeconds < $1.startOffsetSeconds }
         r.finishedAt = now
-        // RPO: the drill's start minus the backup's recovery point.
-        if let created = r.backup.createdAt {
-            r.measured.recoveryPoint = created
-            r.measured.recoveryPointSource = "archive_header"
-        } else if r.measured.recoveryPoint == nil, let modified = r.backup.modifiedAt, r.backup.format != nil {
-            r.measured.recoveryPoint = modified
-            r.measured.recoveryPointSource = r.backup.uri?.hasPrefix("/") == true || r.backup.uri?.hasPrefix("file:") == true
-                ? "file_mtime" : "object_last_modified"
-        }
+        // RPO: the drill's start minus the backup's recovery point (set when the backup was located).
         if let rp = r.measured.recoveryPoint { r.measured.rpoSeconds = (startedAt.timeIntervalSince(rp) * 1000).rounded() / 1000 }
         if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
 

@@ -4,8 +4,14 @@ import Foundation
 /// The password is kept out of every rendering: use `display` for humans and `environment` for child processes.
 public struct ConnectionParameters: Sendable, Equatable {
     public var keywords: [String: String]
+    /// When true, client tools ignore the caller's `PG*` variables (the embedded cluster is fully described here).
+    /// When false (a server the user gave), libpq conventions apply: `PG*` variables and `.pgpass` fill the gaps.
+    public var isolated: Bool
 
-    public init(_ keywords: [String: String]) { self.keywords = keywords }
+    public init(_ keywords: [String: String], isolated: Bool = false) {
+        self.keywords = keywords
+        self.isolated = isolated
+    }
 
     public var database: String? { keywords["dbname"] }
 
@@ -13,7 +19,7 @@ public struct ConnectionParameters: Sendable, Equatable {
     public func with(database: String) -> ConnectionParameters {
         var k = keywords
         k["dbname"] = database
-        return ConnectionParameters(k)
+        return ConnectionParameters(k, isolated: isolated)
     }
 
     /// `key=value` form for libpq, values quoted. Contains the password: never print it.

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The backup a drill would restore: the newest matching one, its format, and what its header says.
+public struct LocatedBackup: Sendable {
+    public var store: any BackupStore
+    public var object: BackupObject
+    public var format: BackupFormat
+    public var header: ArchiveHeader?
+    /// The backup's recovery point and where that came from (`archive_header`, `file_mtime`, `object_last_modified`).
+    public var recoveryPoint: Date
+    public var recoveryPointSource: String
+}
+
+/// Finds the latest backup of a drill and recognises its format, without fetching it.
+public struct BackupLocator: Sendable {
+    public var stores: any BackupStoreFactory
+    public var archiveTimeZone: TimeZone
+
+    public init(stores: any BackupStoreFactory, archiveTimeZone: TimeZone) {
+        self.stores = stores
+        self.archiveTimeZone = archiveTimeZone
+    }
+
+    public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
+        let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
+        let candidates = try await store.list(matching: drill.backup.pattern.map(Glob.init))
+        guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") }).latest() else {
+            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
+        }
+        let head = try await headBytes(store, object)
+        let format: BackupFormat
+        if let explicit = drill.backup.format.explicit {
+            format = explicit
+        } else if object.isDirectory {
+            guard !head.isEmpty else {
+                throw DrillError(.backupUnreadable, "\(object.uri) is a folder without toc.dat: not a directory-format dump")
+            }
+            format = .directory
+        } else {
+            switch FormatDetector.detect(fileHead: head) {
+            case .format(let f): format = f
+            case .unknown(let why): throw DrillError(.backupCorrupt, "cannot recognise \(object.name): \(why)")
+            }
+        }
+        if format == .directory, !object.isDirectory {
+            throw DrillError(.backupUnreadable, "\(object.uri) is a file, but backup.format is directory")
+        }
+        var header: ArchiveHeader?
+        if format.usesPgRestore {
+            do {
+                header = try ArchiveHeader.parse(format == .tar ? FormatDetector.tarTocBytes(head) : head)
+            } catch {
+                throw DrillError(.backupCorrupt, "\(object.name): \(error)")
+            }
+        }
+        if let created = header?.createdAt(in: archiveTimeZone) {
+            return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: created,
+                                 recoveryPointSource: "archive_header")
+        }
+        return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: object.modifiedAt,
+                             recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified")
+    }
+
+    private func headBytes(_ store: any BackupStore, _ object: BackupObject) async throws -> [UInt8] {
+        if object.isDirectory, let dir = object.localPath {
+            return LocalHead.read((dir as NSString).appendingPathComponent("toc.dat"), count: 4096) ?? []
+        }
+        if let path = object.localPath {
+            guard let bytes = LocalHead.read(path, count: 4096) else {
+                throw DrillError(.backupUnreadable, "cannot read \(object.uri)")
+            }
+            return bytes
+        }
+        return try await store.head(object, count: 4096)
+    }
+}

@@ -1,0 +1,65 @@
+import DrillCore
+import Foundation
+
+/// Restores custom, directory and tar archives with `pg_restore --exit-on-error --no-owner --no-privileges -j N`.
+/// Connection settings travel in the environment (`PGHOST`, `PGPASSWORD`, …), never on the command line.
+public struct PgRestoreRestorer: Restorer {
+    public var binaries: PostgresBinaries
+
+    public init(binaries: PostgresBinaries) { self.binaries = binaries }
+
+    /// The `pg_restore` arguments: a pure function, tested on its own. `path` nil means standard input.
+    public static func arguments(format: BackupFormat, jobs: Int, database: String, path: String?) -> [String] {
+        var args = ["--exit-on-error", "--no-owner", "--no-privileges", "--no-password", "--dbname=\(database)"]
+        switch format {
+        case .custom: args.append("--format=custom")
+        case .directory: args.append("--format=directory")
+        case .tar: args.append("--format=tar")
+        default: break
+        }
+        // Parallel restore needs a seekable file or a folder; tar and standard input restore with one job.
+        if jobs > 1, path != nil, format == .custom || format == .directory { args.append("--jobs=\(jobs)") }
+        if let path { args.append(path) }
+        return args
+    }
+
+    public func restore(_ request: RestoreRequest) async throws -> RestoreOutcome {
+        let tool = binaries.tool("pg_restore")
+        let version = await PostgresBinaries.version(of: tool)
+        guard let database = request.connection.database else {
+            throw DrillError(.restoreFailed, "no database to restore into")
+        }
+        let path: String? = if case .path(let p) = request.input { p } else { nil }
+        let spec = ProcessSpec(
+            executable: tool,
+            arguments: Self.arguments(format: request.format, jobs: request.jobs, database: database, path: path),
+            environment: ClientEnvironment.for(request.connection, profile: request.profile),
+            unsetEnvironment: request.connection.isolated ? ["PG*"] : [],
+            stdin: path == nil ? .pipe : .null,
+            stdout: .capture(limit: 16 * 1024),
+            stderr: .capture(limit: 32 * 1024))
+        let (result, receipt) = try await StreamedRun.run(spec, input: request.input)
+        let stderr = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.succeeded else {
+            throw DrillError(.restoreFailed, "pg_restore failed (\(result.summary)): \(lastError(stderr))")
+        }
+        return RestoreOutcome(tool: "pg_restore", toolVersion: version, stderr: stderr, receipt: receipt)
+    }
+}
+
+/// Environment for libpq client tools: the connection, plus the profile's session settings on servers we do not own.
+enum ClientEnvironment {
+    static func `for`(_ c: ConnectionParameters, profile: RestoreProfile) -> [String: String] {
+        var env = c.environment
+        env["PGAPPNAME"] = "drill-restore"
+        if !c.isolated, profile == .fast { env["PGOPTIONS"] = (env["PGOPTIONS"].map { $0 + " " } ?? "") + "-c synchronous_commit=off" }
+        return env
+    }
+}
+
+/// The most telling line of a tool's error output (the last `error:` line, else the last line).
+func lastError(_ stderr: String) -> String {
+    let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    if let e = lines.last(where: { $0.contains("error:") || $0.contains("ERROR:") || $0.contains("FATAL:") }) { return e }
+    return lines.last ?? "no error output"
+}

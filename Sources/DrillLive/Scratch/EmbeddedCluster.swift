@@ -1,0 +1,216 @@
+import DrillCore
+import Foundation
+import Logging
+
+/// A private PostgreSQL cluster the drill starts itself: `initdb` into a 0700 temp folder, a server on a free loopback
+/// port and a unix socket in a private folder, run as an unprivileged user when the tool is root. Teardown stops the
+/// server (fast, then immediate, then kill) and deletes every file it had.
+public final class EmbeddedCluster: @unchecked Sendable {
+    public let binaries: PostgresBinaries
+    /// The private folder holding `data/`, the server log and (when short enough) the socket folder.
+    public let root: String
+    public let dataDirectory: String
+    public let socketDirectory: String
+    public let port: Int
+    public let superuser = "postgres"
+    public let runAs: RunAs?
+    public let settings: [(String, String)]
+    private var server: ChildProcess?
+    private let logger: Logger
+    private let lock = NSLock()
+    private var removed = false
+
+    public var logFile: String { (root as NSString).appendingPathComponent("server.log") }
+
+    /// Connection over the private unix socket (trust authentication; only the socket folder's owner can reach it).
+    public func connection(database: String = "postgres") -> ConnectionParameters {
+        ConnectionParameters(["host": socketDirectory, "port": "\(port)", "user": superuser, "dbname": database,
+                              "sslmode": "disable", "gssencmode": "disable", "connect_timeout": "10"], isolated: true)
+    }
+
+    init(binaries: PostgresBinaries, root: String, socketDirectory: String, port: Int, runAs: RunAs?,
+         settings: [(String, String)], logger: Logger) {
+        self.binaries = binaries
+        self.root = root
+        self.dataDirectory = (root as NSString).appendingPathComponent("data")
+        self.socketDirectory = socketDirectory
+        self.port = port
+        self.runAs = runAs
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Creates, configures and starts a cluster under `scratchRoot`. On any failure, including cancellation, whatever
+    /// was created is removed before the error is thrown.
+    public static func start(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
+                             logger: Logger) async throws -> EmbeddedCluster {
+        let runAs = try RunAs.forScratchServer()
+        let root = try makePrivateDirectory(under: scratchRoot, prefix: "drill-\(name.prefix(24))-")
+        var socketDir = (root as NSString).appendingPathComponent("s")
+        if (socketDir as NSString).length + 24 > 100 {
+            socketDir = try makePrivateDirectory(under: "/tmp", prefix: "drill-s-")
+        } else {
+            try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        let cluster = EmbeddedCluster(binaries: binaries, root: root, socketDirectory: socketDir, port: try freePort(),
+                                      runAs: runAs, settings: settings, logger: logger)
+        do {
+            try await cluster.initialise()
+            try await cluster.launch()
+            return cluster
+        } catch {
+            _ = await cluster.teardown()
+            throw error
+        }
+    }
+
+    private func initialise() async throws {
+        if let runAs {
+            try checkTraversable(root, by: runAs)
+            try runAs.chown(root)
+            try runAs.chown(socketDirectory)
+        }
+        // A random password for TCP connections; local socket connections use trust. The file is deleted at once.
+        let pwfile = (root as NSString).appendingPathComponent(".pw")
+        let password = (0..<24).map { _ in "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".randomElement()! }
+        try AtomicFile.write(Data(String(password).utf8), to: pwfile, mode: 0o600)
+        if let runAs { try runAs.chown(pwfile) }
+        defer { unlink(pwfile) }
+        let args = ["-D", dataDirectory, "-U", superuser, "--auth-local=trust", "--auth-host=scram-sha-256",
+                    "--pwfile=\(pwfile)", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"]
+        let (exe, argv) = wrapped(binaries.path("initdb"), args)
+        let r = await ChildProcess.runCancellable(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*"],
+                                                              workingDirectory: root))
+        try Task.checkCancellation()
+        guard r.succeeded else {
+            throw DrillError(.provisionFailed, "initdb failed (\(r.summary)): \(tail(r.stderr + r.stdout))")
+        }
+        var conf = "\n# drill scratch cluster\n"
+        conf += ServerSettings.render([
+            ("listen_addresses", "127.0.0.1"), ("port", "\(port)"), ("unix_socket_directories", socketDirectory),
+            ("unix_socket_permissions", "0700"), ("logging_collector", "off"), ("log_min_messages", "warning"),
+            ("dynamic_shared_memory_type", "posix"),
+        ] + settings)
+        let confPath = (dataDirectory as NSString).appendingPathComponent("postgresql.conf")
+        guard let fh = FileHandle(forWritingAtPath: confPath) else { throw DrillError(.provisionFailed, "cannot open \(confPath)") }
+        try fh.seekToEnd()
+        try fh.write(contentsOf: Data(conf.utf8))
+        try fh.close()
+    }
+
+    private func launch() async throws {
+        let log = logFile
+        _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
+        if let runAs { try runAs.chown(log) }
+        let (exe, argv) = wrapped(binaries.path("postgres"), ["-D", dataDirectory])
+        let child = try ChildProcess(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*"],
+                                                 workingDirectory: root, stdout: .file(log), stderr: .file(log)))
+        lock.withLock { server = child }
+        let probe = connection()
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            if PGConnection.ping(probe) { break }
+            try Task.checkCancellation()
+            if !child.isRunning {
+                throw DrillError(.provisionFailed, "the scratch server exited during start-up: \(tail(readLog()))")
+            }
+            if Date() > deadline {
+                throw DrillError(.provisionFailed, "the scratch server did not accept connections within 60 s: \(tail(readLog()))")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    private func wrapped(_ exe: String, _ args: [String]) -> (String, [String]) {
+        runAs?.wrap(exe, args) ?? (exe, args)
+    }
+
+    public func readLog() -> String {
+        (FileManager.default.contents(atPath: logFile)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// The server's process id while it runs.
+    public var serverPID: Int32? { lock.withLock { server?.isRunning == true ? server?.pid : nil } }
+
+    /// Stops the server and deletes the cluster's folders. Safe to call more than once and on a cancelled task.
+    public func teardown() async -> TeardownResult {
+        let child: ChildProcess? = lock.withLock { server }
+        var notes: [String] = []
+        if let child, child.isRunning {
+            // SIGINT: fast shutdown; SIGQUIT: immediate; SIGKILL as the last resort.
+            for (sig, wait) in [(SIGINT, 20.0), (SIGQUIT, 5.0), (SIGKILL, 5.0)] where child.isRunning {
+                child.signal(sig)
+                let deadline = Date().addingTimeInterval(wait)
+                while child.isRunning && Date() < deadline { usleep(20_000) }
+                if sig != SIGINT && !child.isRunning { notes.append("server needed signal \(sig) to stop") }
+            }
+            if child.isRunning { notes.append("the scratch server (pid \(child.pid)) did not stop") }
+        }
+        let fm = FileManager.default
+        for dir in [root, socketDirectory] where fm.fileExists(atPath: dir) {
+            do { try fm.removeItem(atPath: dir) } catch { notes.append("cannot delete \(dir): \(error.localizedDescription)") }
+        }
+        let gone = !fm.fileExists(atPath: root) && !fm.fileExists(atPath: socketDirectory) && !(child?.isRunning ?? false)
+        lock.withLock { removed = gone }
+        return TeardownResult(removed: gone, detail: gone ? "server stopped; \(root) deleted" : notes.joined(separator: "; "))
+    }
+
+    /// Every parent of `path` must be traversable by the server's user.
+    private func checkTraversable(_ path: String, by user: RunAs) throws {
+        var dir = (path as NSString).deletingLastPathComponent
+        while dir != "/" && !dir.isEmpty {
+            var st = stat()
+            if stat(dir, &st) == 0 {
+                let mode = st.st_mode
+                let ok = (mode & 0o001) != 0 || (st.st_uid == user.uid && (mode & 0o100) != 0)
+                    || (st.st_gid == user.gid && (mode & 0o010) != 0)
+                if !ok {
+                    throw DrillError(.provisionFailed,
+                                     "\(dir) is not traversable by \(user.user), who runs the scratch server: choose another DRILL_SCRATCH_DIR (or TMPDIR)")
+                }
+            }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+    }
+
+    static func makePrivateDirectory(under parent: String, prefix: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        var template = Array(((parent as NSString).appendingPathComponent(prefix + "XXXXXX")).utf8CString)
+        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw DrillError(.provisionFailed, "cannot create a private folder under \(parent): \(String(cString: strerror(errno)))")
+        }
+        chmod(p, 0o700)
+        return String(cString: p)
+    }
+
+    /// A free TCP port on 127.0.0.1 (bound, read and released; the server binds it a moment later).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DrillError(.provisionFailed, "cannot create a socket") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw DrillError(.provisionFailed, "cannot find a free loopback port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+func tail(_ s: String, lines: Int = 12) -> String {
+    s.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines).joined(separator: "\n")
+}
+
+extension ChildProcess {
+    /// Runs a child to completion; a start failure becomes a result with exit status 127.
+    static func runCancellable(_ spec: ProcessSpec) async -> ProcessResult {
+        do { return try await ChildProcess(spec).wait() } catch {
+            return ProcessResult(exitCode: 127, signal: nil, stdout: "", stderr: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import DrillCore
+import DrillLive
+import Foundation
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what a run would do: each drill's tier, the backup it would restore, its age against the RPO, and the last measured RTO."
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var archiveOptions: ArchiveOptions
+
+    @Argument(help: "Tier or drill names (default: every drill).")
+    var targets: [String] = []
+
+    @Flag(name: .long, help: "Print JSON for machines.")
+    var json = false
+
+    struct Entry: Codable {
+        var drill: String
+        var tier: String
+        var target: String
+        var backup: String?
+        var format: String?
+        var sizeBytes: Int64?
+        var recoveryPoint: Date?
+        var recoveryPointSource: String?
+        var ageSeconds: Double?
+        var rpoSeconds: Int64
+        var rpoMet: Bool?
+        var rtoSeconds: Int64
+        var lastRtoSeconds: Double?
+        var lastRunAt: Date?
+        var problem: String?
+    }
+
+    func run() async throws {
+        let folder = try options.load()
+        let drills: [DrillConfig]
+        do { drills = targets.isEmpty ? folder.drills : try folder.select(targets) } catch let e as ConfigErrors {
+            for i in e.issues { Console.error("drill: \(i.message)") }
+            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
+        }
+        let locator = BackupLocator(stores: StoreRegistry.live(), archiveTimeZone: .current)
+        let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
+        let history = (try? await archive.reports().reports) ?? []
+        let now = Date()
+        var entries: [Entry] = []
+        for d in drills {
+            let tier = folder.tier(of: d)
+            let last = history.last { $0.report.drill == d.name && $0.report.restored }?.report
+            var e = Entry(drill: d.name, tier: d.tier, target: d.target.kind, rpoSeconds: tier.rpo.seconds,
+                          rtoSeconds: tier.rto.seconds, lastRtoSeconds: last?.measured.rtoSeconds, lastRunAt: last?.startedAt)
+            do {
+                let b = try await locator.locate(d)
+                e.backup = b.object.uri
+                e.format = b.format.rawValue
+                e.sizeBytes = b.object.sizeBytes
+                e.recoveryPoint = b.recoveryPoint
+                e.recoveryPointSource = b.recoveryPointSource
+                e.ageSeconds = now.timeIntervalSince(b.recoveryPoint)
+                e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
+            } catch {
+                e.problem = "\(error)"
+            }
+            entries.append(e)
+        }
+        if json {
+            let enc = DrillReport.encoder()
+            Console.out(String(decoding: try enc.encode(entries), as: UTF8.self))
+            return
+        }
+        for e in entries {
+            Console.out("\(e.drill) [\(e.tier), \(e.target)]")
+            if let problem = e.problem {
+                Console.out("  backup: PROBLEM — \(problem)")
+            } else {
+                Console.out("  backup: \(e.backup ?? "?") (\(e.format ?? "?")\(e.sizeBytes.map { ", \($0) bytes" } ?? ""))")
+                let verdict = e.rpoMet == true ? "within" : "OVER"
+                Console.out("  age:    \(formatSeconds(e.ageSeconds ?? 0)) (\(e.recoveryPointSource ?? "")) — \(verdict) the RPO target of \(DrillDuration(seconds: e.rpoSeconds))")
+            }
+            if let rto = e.lastRtoSeconds, let at = e.lastRunAt {
+                Console.out("  last measured RTO: \(formatSeconds(rto)) on \(RFC3339.format(at)) (target \(DrillDuration(seconds: e.rtoSeconds)))")
+            } else {
+                Console.out("  last measured RTO: none in the archive (target \(DrillDuration(seconds: e.rtoSeconds)))")
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import DrillCore
+import DrillLive
+import Foundation
+import Logging
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run drills: restore the latest backup into a scratch database, time it, check it, report it.",
+        discussion: """
+            TARGET is a tier name (all of its drills) or a drill name. Drills run one after another. Each report is \
+            written to the archive as JSON and Markdown. Ctrl-C (or SIGTERM) stops the drill, tears the scratch \
+            database down, writes an aborted report and exits 130.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var archiveOptions: ArchiveOptions
+
+    @Argument(help: "Tier or drill names.")
+    var targets: [String] = []
+
+    @Flag(name: .long, help: "Run every drill.")
+    var all = false
+
+    @Flag(name: .long, help: "Leave the scratch database running and print how to connect to it.")
+    var keep = false
+
+    @Option(name: .long, help: "Log level for diagnostics on stderr (trace, debug, info, notice, warning, error).")
+    var logLevel: Logger.Level = .warning
+
+    func validate() throws {
+        if all && !targets.isEmpty { throw ValidationError("give TARGET names or --all, not both") }
+        if !all && targets.isEmpty { throw ValidationError("give at least one tier or drill name, or --all") }
+    }
+
+    func run() async throws {
+        let folder = try options.load()
+        let drills: [DrillConfig]
+        do {
+            drills = all ? folder.drills : try folder.select(targets)
+        } catch let e as ConfigErrors {
+            for i in e.issues { Console.error("drill: \(i.message)") }
+            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
+        }
+        var logger = Logger(label: "drill")
+        logger.logLevel = logLevel
+        let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
+        let interactive = Console.stderrIsTerminal
+        let observer = TerminalObserver(interactive: interactive)
+        let deps = await LiveWiring.dependencies(logger: logger)
+        let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: observer)
+        let keep = self.keep
+
+        let work = Task { () -> [DrillCore.ExitCode] in
+            var codes: [DrillCore.ExitCode] = []
+            for drill in drills {
+                if Task.isCancelled { break }
+                let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
+                codes.append(DrillCore.ExitCode(report.status))
+                do {
+                    let paths = try await archive.append(report)
+                    Summary.print(report, reportPath: (archive.storage.location as NSString).appendingPathComponent(paths.markdown))
+                } catch {
+                    Summary.print(report, reportPath: nil)
+                    Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(error)")
+                    codes.append(.failed)
+                }
+            }
+            return codes
+        }
+        let interrupts = Interrupts.install { signal in
+            Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : "terminated"); tearing the scratch database down…")
+            work.cancel()
+        }
+        let codes = await work.value
+        interrupts.cancel()
+        observer.stop()
+        var exit = DrillCore.ExitCode.combine(codes)
+        if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
+        if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }
+    }
+}
+
+/// `--archive DIR`, shared by the commands that read or write reports.
+struct ArchiveOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The audit archive (default: $DRILL_ARCHIVE, else the archive/ folder inside the config folder).", valueName: "DIR"))
+    var archive: String?
+
+    func location(config: String) -> String {
+        if let archive { return archive }
+        if let env = ProcessInfo.processInfo.environment["DRILL_ARCHIVE"], !env.isEmpty { return env }
+        return (config as NSString).appendingPathComponent("archive")
+    }
+}
+
+/// SIGINT and SIGTERM handling: the first signal cancels the drills (teardown still runs); later ones only repeat the
+/// message, so a second Ctrl-C cannot leave a scratch cluster behind.
+final class Interrupts: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var _fired = false
+    var fired: Bool { lock.withLock { _fired } }
+
+    static func install(_ handler: @escaping @Sendable (Int32) -> Void) -> Interrupts {
+        let i = Interrupts()
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                let first = i.lock.withLock {
+                    defer { i._fired = true }
+                    return !i._fired
+                }
+                if first { handler(sig) } else { Console.error("drill: still tearing down; please wait") }
+            }
+            s.resume()
+            i.sources.append(s)
+        }
+        return i
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+    }
+}

@@ -1,0 +1,104 @@
+import DrillCore
+import Foundation
+
+/// Shows a drill's phases on stderr: a live line with a spinner and elapsed time on a terminal, plain timestamped
+/// lines otherwise (cron, CI, logs).
+final class TerminalObserver: PhaseObserver, @unchecked Sendable {
+    private let interactive: Bool
+    private let lock = NSLock()
+    private var drill = ""
+    private var current: (PhaseName, String, Date)?
+    private var transfer: (Int64, Int64?, Date)?
+    private var transferStart: Date?
+    private var timer: DispatchSourceTimer?
+    private var frame = 0
+    private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+    init(interactive: Bool) {
+        self.interactive = interactive
+        if interactive {
+            let t = DispatchSource.makeTimerSource(queue: .global())
+            t.schedule(deadline: .now(), repeating: .milliseconds(100))
+            t.setEventHandler { [weak self] in self?.tick() }
+            t.resume()
+            timer = t
+        }
+    }
+
+    deinit { timer?.cancel() }
+
+    func stop() {
+        timer?.cancel()
+        timer = nil
+        lock.withLock { if interactive { write("\r\u{1B}[2K") } }
+    }
+
+    func drillStarted(_ drill: String, tier: String) {
+        lock.withLock {
+            self.drill = drill
+            line("drill \(drill) (tier \(tier)) started")
+        }
+    }
+
+    func phaseStarted(_ phase: PhaseName, detail: String) {
+        lock.withLock {
+            current = (phase, detail, Date())
+            transfer = nil
+            transferStart = nil
+            if !interactive { line("\(phase.rawValue): started (\(detail))") }
+        }
+    }
+
+    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {
+        lock.withLock {
+            if current?.0 == phase { current = nil }
+            line("\(ok ? "✓" : "✗") \(phase.rawValue) \(formatSeconds(seconds))\(detail.isEmpty ? "" : " — \(detail)")")
+        }
+    }
+
+    func transfer(done: Int64, total: Int64?) {
+        lock.withLock {
+            if transferStart == nil { transferStart = Date() }
+            transfer = (done, total, Date())
+        }
+    }
+
+    func note(_ text: String) { lock.withLock { line(text) } }
+
+    /// Prints a full line (above the live line on a terminal). Call with the lock held.
+    private func line(_ text: String) {
+        if interactive {
+            write("\r\u{1B}[2K  \(text)\n")
+        } else {
+            write("\(RFC3339.format(Date())) \(drill.isEmpty ? "" : drill + ": ")\(text)\n")
+        }
+    }
+
+    private func tick() {
+        lock.withLock {
+            guard let (phase, detail, started) = current else { return }
+            frame = (frame + 1) % Self.frames.count
+            var text = "\(Self.frames[frame]) \(phase.rawValue) \(formatSeconds(Date().timeIntervalSince(started))) — \(detail)"
+            if let (done, total, _) = transfer, let start = transferStart {
+                let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
+                text += " — \(bytes(done))"
+                if let total, total > 0 {
+                    text += " of \(bytes(total)) (\(Int(Double(done) * 100 / Double(total)))%)"
+                    if rate > 0 { text += ", ETA \(formatSeconds(Double(total - done) / rate))" }
+                }
+                text += ", \(bytes(Int64(rate)))/s"
+            }
+            write("\r\u{1B}[2K" + String(text.prefix(200)))
+        }
+    }
+
+    private func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+
+    private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
