@@ -30,7 +30,7 @@ public struct CurlTransport: Sendable {
     }
 
     /// Sends `request` and collects a 2xx body in memory, up to `limit` bytes (the transfer ends there, as a success).
-    func collect(_ request: HTTPRequest, limit: Int) async throws -> HTTPResponse {
+    public func collect(_ request: HTTPRequest, limit: Int) async throws -> HTTPResponse {
         try await perform(request, collectLimit: limit, consumer: nil).response
     }
 
