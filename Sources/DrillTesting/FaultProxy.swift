@@ -21,6 +21,10 @@ public final class FaultProxy: Sendable {
         public var path: String
         public var range: String?
         public var fault: String
+        /// The `X-Amz-Security-Token` header, if any.
+        public var token: String?
+        /// The SigV4 `SignedHeaders` list (`host;x-amz-content-sha256;…`), empty for an unsigned request.
+        public var signedHeaders: String
     }
 
     /// The requests seen so far, in order.
@@ -29,7 +33,8 @@ public final class FaultProxy: Sendable {
         let items = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
         return items.map {
             Seen(method: $0["method"] as? String ?? "", path: $0["path"] as? String ?? "", range: $0["range"] as? String,
-                 fault: $0["fault"] as? String ?? "")
+                 fault: $0["fault"] as? String ?? "",
+                 token: $0["token"] as? String, signedHeaders: $0["signed"] as? String ?? "")
         }
     }
 

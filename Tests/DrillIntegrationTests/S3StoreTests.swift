@@ -198,6 +198,27 @@ struct S3StoreTests {
     }
 }
 
+extension S3StoreTests {
+    @Test("AWS_SESSION_TOKEN is sent as X-Amz-Security-Token and signed")
+    func sessionToken() async throws {
+        let moto = try await MotoServer.shared.start()
+        let bucket = await MotoServer.shared.newBucketName("token")
+        try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: [
+            ["op": "bucket", "bucket": bucket],
+            ["op": "put", "bucket": bucket, "key": "backups/t.dump", "text": "token"],
+        ])
+        let proxy = try await FaultProxy(upstreamPort: try #require(URL(string: moto.endpoint)?.port), match: "", faults: [])
+        defer { proxy.stop() }
+        let env = moto.environment.merging(["AWS_SESSION_TOKEN": "session-token-123"]) { $1 }
+        let s3 = try S3Store(location: "s3://\(bucket)/backups/", endpoint: proxy.endpoint, region: nil, environment: env)
+        _ = try? await s3.list(matching: nil)
+        let seen = try #require(try await proxy.log().first)
+        #expect(seen.token == "session-token-123")
+        #expect(seen.signedHeaders.split(separator: ";").contains("x-amz-security-token"))
+        #expect(seen.signedHeaders.split(separator: ";").contains("x-amz-content-sha256"))
+    }
+}
+
 /// Collects progress calls (they come from the transfer thread).
 final class ProgressLog: @unchecked Sendable {
     private let lock = NSLock()
