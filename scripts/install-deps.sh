@@ -4,7 +4,7 @@
 set -euo pipefail
 
 apt_packages=(libcurl4-openssl-dev libpq-dev libssl-dev postgresql postgresql-client gzip util-linux)
-[[ "${1:-}" == "--test" ]] && apt_packages+=(python3-pip)
+if [[ "${1:-}" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -39,4 +39,14 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(DrillCore.ExitCode.usage.rawValue)
         }
     }
+
+    /// The drills named by tier or drill names (every drill when `all`); an unknown name exits 2.
+    func select(_ targets: [String], all: Bool, in folder: ConfigFolder) throws -> [DrillConfig] {
+        do {
+            return all ? folder.drills : try folder.select(targets)
+        } catch let e as ConfigErrors {
+            for i in e.issues { Console.error("drill: \(i.message)") }
+            throw ExitCode(DrillCore.ExitCode.usage.rawValue)
+        }
+    }
 }

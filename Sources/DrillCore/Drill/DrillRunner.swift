@@ -274,7 +274,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         }
         state.failure = describe(error)
         state.report.findings.append(describe(error))
-        deps.logger.error("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(describe(error))"])
+        deps.logger.notice("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(describe(error))"])
     }
 }
 

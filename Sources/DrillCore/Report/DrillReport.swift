@@ -37,6 +37,11 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public struct Targets: Sendable, Codable, Equatable {
         public var rtoSeconds: Int64
         public var rpoSeconds: Int64
+
+        public init(rtoSeconds: Int64, rpoSeconds: Int64) {
+            self.rtoSeconds = rtoSeconds
+            self.rpoSeconds = rpoSeconds
+        }
     }
 
     public struct Measured: Sendable, Codable, Equatable {
@@ -46,6 +51,13 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var recoveryPoint: Date?
         /// `archive_header`, `file_mtime`, `object_last_modified` or `wal_replay`.
         public var recoveryPointSource: String?
+
+        public init(rtoSeconds: Double? = nil, rpoSeconds: Double? = nil, recoveryPoint: Date? = nil, recoveryPointSource: String? = nil) {
+            self.rtoSeconds = rtoSeconds
+            self.rpoSeconds = rpoSeconds
+            self.recoveryPoint = recoveryPoint
+            self.recoveryPointSource = recoveryPointSource
+        }
     }
 
     public struct Backup: Sendable, Codable, Equatable {
@@ -62,6 +74,22 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var sourceDatabase: String?
         public var sourceServerVersion: String?
         public var pgDumpVersion: String?
+
+        public init(uri: String? = nil, name: String? = nil, format: String? = nil, sizeBytes: Int64? = nil, sha256: String? = nil,
+                    sidecar: String? = nil, createdAt: Date? = nil, modifiedAt: Date? = nil, sourceDatabase: String? = nil,
+                    sourceServerVersion: String? = nil, pgDumpVersion: String? = nil) {
+            self.uri = uri
+            self.name = name
+            self.format = format
+            self.sizeBytes = sizeBytes
+            self.sha256 = sha256
+            self.sidecar = sidecar
+            self.createdAt = createdAt
+            self.modifiedAt = modifiedAt
+            self.sourceDatabase = sourceDatabase
+            self.sourceServerVersion = sourceServerVersion
+            self.pgDumpVersion = pgDumpVersion
+        }
     }
 
     public struct Restore: Sendable, Codable, Equatable {
@@ -73,6 +101,17 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var toolVersion: String?
         public var stderr: String?
         public var settings: [String: String]?
+
+        public init(jobs: Int, profile: RestoreProfile, mode: String? = nil, tool: String? = nil, toolVersion: String? = nil,
+                    stderr: String? = nil, settings: [String: String]? = nil) {
+            self.jobs = jobs
+            self.profile = profile
+            self.mode = mode
+            self.tool = tool
+            self.toolVersion = toolVersion
+            self.stderr = stderr
+            self.settings = settings
+        }
     }
 
     public struct Phase: Sendable, Codable, Equatable {
@@ -81,6 +120,13 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var startOffsetSeconds: Double
         public var seconds: Double
         public var ok: Bool
+
+        public init(name: String, startOffsetSeconds: Double, seconds: Double, ok: Bool) {
+            self.name = name
+            self.startOffsetSeconds = startOffsetSeconds
+            self.seconds = seconds
+            self.ok = ok
+        }
     }
 
     public struct Check: Sendable, Codable, Equatable {
@@ -92,6 +138,18 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var passed: Bool
         public var seconds: Double
         public var error: String?
+
+        public init(name: String, sql: String, expected: String, observed: String? = nil, rows: Int? = nil, passed: Bool,
+                    seconds: Double, error: String? = nil) {
+            self.name = name
+            self.sql = sql
+            self.expected = expected
+            self.observed = observed
+            self.rows = rows
+            self.passed = passed
+            self.seconds = seconds
+            self.error = error
+        }
     }
 
     public struct Scratch: Sendable, Codable, Equatable {
@@ -101,6 +159,16 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var kept: Bool
         public var teardownSeconds: Double?
         public var detail: String?
+
+        public init(kind: String, database: String? = nil, removed: Bool, kept: Bool, teardownSeconds: Double? = nil,
+                    detail: String? = nil) {
+            self.kind = kind
+            self.database = database
+            self.removed = removed
+            self.kept = kept
+            self.teardownSeconds = teardownSeconds
+            self.detail = detail
+        }
     }
 
     public struct Environment: Sendable, Codable, Equatable {
@@ -108,6 +176,13 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var host: String
         public var serverVersion: String?
         public var configFile: String?
+
+        public init(drillVersion: String, host: String, serverVersion: String? = nil, configFile: String? = nil) {
+            self.drillVersion = drillVersion
+            self.host = host
+            self.serverVersion = serverVersion
+            self.configFile = configFile
+        }
     }
 }
 

@@ -6,7 +6,14 @@ import Glibc
 /// Filters a plain-SQL `pg_dump` stream so it restores like `pg_restore --no-owner --no-privileges`: it drops
 /// `ALTER … OWNER TO …;`, `GRANT …;` and `REVOKE …;` lines outside `COPY … FROM stdin;` data, and remembers the
 /// stream's tail to tell whether the dump is complete (pg_dump ends it with "-- PostgreSQL database dump complete").
+///
+/// It also keeps the restore inside the scratch database: statements on databases and roles (`CREATE/DROP/ALTER
+/// DATABASE`, `… ROLE`, as `pg_dump --create` and `pg_dumpall` write) and psql meta-commands (`\connect`, `\!`, …)
+/// stop the stream with a `violation`, before they reach psql. pg_dump's own `\restrict`/`\unrestrict` lines are
+/// dropped: the restorer sets its own restriction key.
 public struct PlainSQLFilter: Sendable {
+    /// Why the stream was stopped, when it was. Nothing is passed on after a violation.
+    public private(set) var violation: String?
     private var carry = Data()
     private var inCopy = false
     private var tail = Data()
@@ -22,6 +29,7 @@ public struct PlainSQLFilter: Sendable {
 
     /// Feeds a chunk; returns what to pass on.
     public mutating func feed(_ chunk: Data) -> Data {
+        if violation != nil { return Data() }
         bytesIn += Int64(chunk.count)
         tail.append(chunk.suffix(256))
         if tail.count > 256 { tail = Data(tail.suffix(256)) }
@@ -43,12 +51,13 @@ public struct PlainSQLFilter: Sendable {
                 if !keep(line) {
                     out.append(base + passFrom, count: i - passFrom)
                     passFrom = end + 1
+                    if violation != nil { i = n; break }
                     droppedStatements += 1
                 }
                 i = end + 1
             }
-            out.append(base + passFrom, count: i - passFrom)
-            lineStart = data.startIndex + i
+            if violation == nil { out.append(base + passFrom, count: i - passFrom) }
+            lineStart = data.startIndex + min(i, n)
         }
         carry = Data(data[lineStart...])
         return out
@@ -57,7 +66,7 @@ public struct PlainSQLFilter: Sendable {
     /// The unterminated last line, at end of input.
     public mutating func finish() -> Data {
         defer { carry = Data() }
-        guard !carry.isEmpty else { return Data() }
+        guard !carry.isEmpty, violation == nil else { return Data() }
         let keepIt = carry.withUnsafeBytes { keep(UnsafeBufferPointer(start: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: $0.count)) }
         return keepIt ? carry : Data()
     }
@@ -68,8 +77,24 @@ public struct PlainSQLFilter: Sendable {
             return true
         }
         guard let first = line.first, first == UInt8(ascii: "A") || first == UInt8(ascii: "G") || first == UInt8(ascii: "R")
-            || first == UInt8(ascii: "C") else { return true }
+            || first == UInt8(ascii: "C") || first == UInt8(ascii: "D") || first == UInt8(ascii: "\\") else { return true }
         let text = String(decoding: line, as: UTF8.self)
+        if first == UInt8(ascii: "\\") {
+            if text.hasPrefix("\\restrict ") || text.hasPrefix("\\unrestrict ") {
+                droppedStatements -= 1  // not a statement: pg_dump's restriction key, replaced by the restorer's own
+                return false
+            }
+            let command = text.split(separator: " ").first.map(String.init) ?? text
+            violation = command == "\\connect" || command == "\\c"
+                ? "the dump switches databases (\(command) …): it was made with pg_dump --create or pg_dumpall; drill restores one database per drill, so dump without --create"
+                : "the SQL file contains the psql meta-command \(command.prefix(20)), which pg_dump never writes: refusing to run it"
+            return false
+        }
+        for prefix in ["CREATE DATABASE ", "DROP DATABASE ", "ALTER DATABASE ", "CREATE ROLE ", "DROP ROLE ", "ALTER ROLE "]
+        where text.hasPrefix(prefix) {
+            violation = "the dump contains \"\(prefix.trimmingCharacters(in: .whitespaces)) …\" (pg_dump --create, --clean or pg_dumpall output): drill never creates, drops or alters databases or roles outside its scratch database"
+            return false
+        }
         if text.hasPrefix("COPY "), text.hasSuffix(" FROM stdin;") {
             inCopy = true
             return true

@@ -15,7 +15,11 @@ public struct PostgresBinaries: Sendable, Equatable {
     /// first). The first folder that holds both `initdb` and `postgres` wins.
     public static func discover(environment: [String: String] = ProcessInfo.processInfo.environment) async -> PostgresBinaries? {
         var candidates: [String] = []
-        if let d = environment["DRILL_PG_BINDIR"], !d.isEmpty { candidates.append(d) }
+        if let d = environment["DRILL_PG_BINDIR"], !d.isEmpty {
+            // An explicit choice is honoured or reported, never silently replaced by another installation.
+            let b = PostgresBinaries(directory: d)
+            return b.has("initdb") && b.has("postgres") ? b : nil
+        }
         for dir in (environment["PATH"] ?? "").split(separator: ":").map(String.init) {
             let pgConfig = (dir as NSString).appendingPathComponent("pg_config")
             if FileManager.default.isExecutableFile(atPath: pgConfig),

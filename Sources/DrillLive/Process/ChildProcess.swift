@@ -10,6 +10,8 @@ public final class ChildProcess: @unchecked Sendable {
     public private(set) var stdin: FileHandle?
     /// The read end of the child's standard output, when `stdout` is `.pipe`.
     public private(set) var stdout: FileHandle?
+    /// The read end of the child's standard error, when `stderr` is `.pipe`.
+    public private(set) var stderrPipe: FileHandle?
     private var outCapture: BoundedCapture?
     private var errCapture: BoundedCapture?
     private let lock = NSLock()
@@ -40,7 +42,7 @@ public final class ChildProcess: @unchecked Sendable {
             closeAfterLaunch.append(fh)
         }
         (process.standardOutput, outCapture, stdout) = try Self.output(spec.stdout, &closeAfterLaunch)
-        (process.standardError, errCapture, _) = try Self.output(spec.stderr, &closeAfterLaunch)
+        (process.standardError, errCapture, stderrPipe) = try Self.output(spec.stderr, &closeAfterLaunch)
 
         process.terminationHandler = { [weak self] _ in self?.markExited() }
         do {

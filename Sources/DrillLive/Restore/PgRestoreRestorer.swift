@@ -57,9 +57,12 @@ enum ClientEnvironment {
     }
 }
 
-/// The most telling line of a tool's error output (the last `error:` line, else the last line).
+/// The telling lines of a tool's error output: the first error (the cause; later ones are often consequences such as
+/// "a worker process died unexpectedly") and, when different, the last. Falls back to the last line.
 func lastError(_ stderr: String) -> String {
     let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    if let e = lines.last(where: { $0.contains("error:") || $0.contains("ERROR:") || $0.contains("FATAL:") }) { return e }
-    return lines.last ?? "no error output"
+    let errors = lines.filter { $0.contains("error:") || $0.contains("ERROR:") || $0.contains("FATAL:") }
+    guard let first = errors.first else { return lines.last ?? "no error output" }
+    if let last = errors.last, last != first { return "\(first) … \(last)" }
+    return first
 }

@@ -58,8 +58,13 @@ public struct PsqlRestorer: Restorer {
         }
 
         let (producerTask, gzipChild) = (producer, gzip)
+        // Restricted mode (psql 15.14+ and the like): psql refuses every meta-command for the whole restore, so SQL
+        // from a backup can never run shell commands or switch databases, whatever the filter misses.
+        let restrictPrefix = Self.supportsRestrict(version)
+            ? Data("\\restrict \(String((0..<40).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! }))\n".utf8)
+            : Data()
         let relay = await withTaskCancellationHandler {
-            await Relay.run(from: source, to: psqlIn)
+            await Relay.run(from: source, to: psqlIn, prefix: restrictPrefix)
         } onCancel: {
             producerTask?.cancel()
             gzipChild?.signal(SIGTERM)
@@ -73,6 +78,7 @@ public struct PsqlRestorer: Restorer {
         try Task.checkCancellation()
 
         if case .failure(let e)? = produced, e is DrillError { throw e }
+        if let violation = relay.filter.violation { throw DrillError(.restoreFailed, "refused to restore: \(violation)") }
         if let gzipResult, !gzipResult.succeeded, psqlResult.succeeded || relay.filter.bytesIn > 0 && !relay.filter.sawCompletionMarker {
             throw DrillError(.backupCorrupt, "the gzip stream is damaged or truncated (gzip: \(lastError(gzipResult.stderr)))")
         }
@@ -95,6 +101,23 @@ public struct PsqlRestorer: Restorer {
     }
 }
 
+extension PsqlRestorer {
+    /// Whether this psql has `\restrict` (added in 13.22, 14.19, 15.14, 16.10, 17.6 and 18).
+    static func supportsRestrict(_ version: String) -> Bool {
+        let parts = version.split(separator: ".").compactMap { Int($0.prefix { $0.isNumber }) }
+        guard let major = parts.first else { return false }
+        let minor = parts.count > 1 ? parts[1] : 0
+        switch major {
+        case 13: return minor >= 22
+        case 14: return minor >= 19
+        case 15: return minor >= 14
+        case 16: return minor >= 10
+        case 17: return minor >= 6
+        default: return major >= 18
+        }
+    }
+}
+
 /// Copies a SQL stream through `PlainSQLFilter` on a dedicated thread (blocking reads and writes stay off the pool).
 enum Relay {
     struct Outcome: Sendable {
@@ -102,11 +125,12 @@ enum Relay {
         var error: String?
     }
 
-    static func run(from source: FileHandle, to sink: FileHandle) async -> Outcome {
+    static func run(from source: FileHandle, to sink: FileHandle, prefix: Data) async -> Outcome {
         await withCheckedContinuation { (k: CheckedContinuation<Outcome, Never>) in
             let t = Thread {
                 var filter = PlainSQLFilter()
                 var failure: String?
+                if !prefix.isEmpty { try? sink.write(contentsOf: prefix) }
                 let fd = source.fileDescriptor
                 var buf = [UInt8](repeating: 0, count: 1 << 20)
                 loop: while true {
@@ -120,7 +144,7 @@ enum Relay {
                             break loop
                         }
                     }
-                    if n == 0 { break }
+                    if n == 0 || filter.violation != nil { break }
                 }
                 k.resume(returning: Outcome(filter: filter, error: failure))
             }

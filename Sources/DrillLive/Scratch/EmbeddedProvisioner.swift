@@ -20,7 +20,8 @@ public struct EmbeddedProvisioner: ScratchProvisioner {
     public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int) async throws -> any ScratchDatabase {
         guard let binaries = await PostgresBinaries.discover() else {
             throw DrillError(.noPostgres,
-                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
+                             ProcessInfo.processInfo.environment["DRILL_PG_BINDIR"].map { "DRILL_PG_BINDIR=\($0) holds no initdb and postgres" }
+                                 ?? "no PostgreSQL server binaries found (looked at pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
         }
         let settings = ServerSettings.forRestore(profile: profile, jobs: jobs, memoryBytes: memoryBytes)
         let cluster = try await EmbeddedCluster.start(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,

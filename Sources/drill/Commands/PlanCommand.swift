@@ -38,11 +38,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try options.load()
-        let drills: [DrillConfig]
-        do { drills = targets.isEmpty ? folder.drills : try folder.select(targets) } catch let e as ConfigErrors {
-            for i in e.issues { Console.error("drill: \(i.message)") }
-            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
-        }
+        let drills = try options.select(targets, all: targets.isEmpty, in: folder)
         let locator = BackupLocator(stores: StoreRegistry.live(), archiveTimeZone: .current)
         let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
         let history = (try? await archive.reports().reports) ?? []

@@ -27,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Leave the scratch database running and print how to connect to it.")
     var keep = false
 
+    @Flag(name: .long, help: "Print the runner's own CPU time and peak memory (not the server's or the tools') to stderr at the end.")
+    var stats = false
+
     @Option(name: .long, help: "Log level for diagnostics on stderr (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .warning
 
@@ -37,13 +40,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try options.load()
-        let drills: [DrillConfig]
-        do {
-            drills = all ? folder.drills : try folder.select(targets)
-        } catch let e as ConfigErrors {
-            for i in e.issues { Console.error("drill: \(i.message)") }
-            throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
-        }
+        let drills = try options.select(targets, all: all, in: folder)
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
         let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
@@ -77,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
         let codes = await work.value
         interrupts.cancel()
         observer.stop()
+        if stats { Console.error(RunnerStats.current().line) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
         if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }

@@ -1,0 +1,48 @@
+import DrillCore
+import Foundation
+import Logging
+
+/// The live implementations of every port, wired together. The `drill` executable (the composition root) and the
+/// integration tests both build their dependencies here, so tests exercise exactly what users run.
+public enum LiveDependencies {
+    /// Where private scratch clusters and staged downloads go: `$DRILL_SCRATCH_DIR`, else `$TMPDIR`, else `/tmp`.
+    public static func defaultScratchRoot(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        env["DRILL_SCRATCH_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    public static func make(scratchRoot: String, drillVersion: String, logger: Logger,
+                            now: @escaping @Sendable () -> Date = { Date() },
+                            stores: StoreRegistry = .live(),
+                            serverDatabaseName: (@Sendable (String, Date) -> String)? = nil) async -> DrillDependencies {
+        let binaries = await PostgresBinaries.discover() ?? PostgresBinaries(directory: "")
+        return DrillDependencies(
+            stores: stores,
+            restorer: { format in
+                switch format {
+                case .custom, .directory, .tar: PgRestoreRestorer(binaries: binaries)
+                case .plain, .plainGzip: PsqlRestorer(binaries: binaries)
+                case .basebackup: nil
+                }
+            },
+            provisioner: { target in
+                switch target {
+                case .embedded:
+                    EmbeddedProvisioner(scratchRoot: scratchRoot, now: now, logger: logger)
+                case .server(let url):
+                    if let serverDatabaseName {
+                        ServerProvisioner(url: url, now: now, logger: logger, name: serverDatabaseName)
+                    } else {
+                        ServerProvisioner(url: url, now: now, logger: logger)
+                    }
+                }
+            },
+            connector: LibPQConnector(),
+            now: now,
+            stagingRoot: scratchRoot,
+            cores: ProcessInfo.processInfo.activeProcessorCount,
+            hostName: ProcessInfo.processInfo.hostName,
+            drillVersion: drillVersion,
+            archiveTimeZone: TimeZone.current,
+            logger: logger)
+    }
+}

@@ -1,0 +1,113 @@
+import DrillCore
+import DrillTesting
+import Foundation
+import Testing
+
+/// The drill's state machine with fakes and a manual clock: RTO/RPO arithmetic, verdicts, teardown on every path.
+@Suite("Drill runner logic")
+struct DrillRunnerTests {
+    let now = RFC3339.parse("2026-11-28T12:00:00Z")!
+    let tier = TierConfig(name: "critical", rto: DrillDuration(seconds: 3600), rpo: DrillDuration(seconds: 300))
+
+    /// A backup whose archive header says it was created `age` seconds before the drill.
+    func store(age: Int) -> FakeStore {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now.addingTimeInterval(-Double(age)))
+        let head = BackupFormatTestsSupport.header(year: c.year! - 1900, month: c.month! - 1, day: c.day!, hour: c.hour!,
+                                                   minute: c.minute!, second: c.second!)
+        return FakeStore(object: BackupObject(uri: "/b/shop.dump", name: "shop.dump", sizeBytes: 10, modifiedAt: now, localPath: nil),
+                         head: head)
+    }
+
+    func drill(checks: Int = 2) -> DrillConfig {
+        DrillConfig(name: "shop", tier: "critical", backup: BackupConfig(location: "/b"), restore: RestoreConfig(jobs: 2),
+                    checks: (0..<checks).map { CheckConfig(name: "c\($0)", sql: "SELECT 1", expect: Expectation(min: 1)) })
+    }
+
+    func run(age: Int = 60, restore: FakeRestorer.Behaviour = .succeed(seconds: 10), value: String? = "5", rto: Int64 = 3600,
+             keep: Bool = false) async -> (DrillReport, FakeLog) {
+        let clock = ManualClock(), log = FakeLog()
+        let deps = DrillDependencies.fake(store: store(age: age), restorer: FakeRestorer(clock: clock, behaviour: restore, log: log),
+                                          provisioner: FakeProvisioner(clock: clock, seconds: 2, log: log),
+                                          connector: FakeConnector(clock: clock, value: value, seconds: 0.5), now: now)
+        var t = tier
+        t.rto = DrillDuration(seconds: rto)
+        let report = await DrillRunner(deps: deps, clock: clock).run(drill(), tier: t, keep: keep)
+        return (report, log)
+    }
+
+    @Test func measuresRTOAndRPO() async {
+        let (r, log) = await run()
+        #expect(r.status == .compliant)
+        #expect(r.measured.rtoSeconds == 13)  // 2 s provision + 10 s restore + 2 × 0.5 s checks
+        #expect(r.measured.rpoSeconds == 60)
+        #expect(r.measured.recoveryPointSource == "archive_header")
+        #expect(r.phases.first { $0.name == "restore" }?.seconds == 10)
+        #expect(r.phases.first { $0.name == "checks" }?.startOffsetSeconds == 12)
+        #expect(log.events == ["provision", "restore", "teardown"])
+        #expect(r.scratch.removed)
+    }
+
+    @Test func missedTargetsAreFindingsOfANonCompliantRun() async {
+        let (slow, _) = await run(rto: 12)
+        #expect(slow.status == .nonCompliant)
+        #expect(slow.findings.contains { $0.hasPrefix("Measured RTO 13.00s exceeds") })
+        let (old, _) = await run(age: 301)
+        #expect(old.status == .nonCompliant)
+        #expect(old.measured.rpoSeconds == 301)
+        let (bad, _) = await run(value: "0")
+        #expect(bad.status == .nonCompliant)
+        #expect(bad.findings.contains { $0.contains("Check \"c0\" failed") })
+    }
+
+    @Test func aRestoreErrorFailsTheDrillAndTearsDown() async {
+        let (r, log) = await run(restore: .fail(DrillError(.restoreFailed, "pg_restore failed (exit status 1): boom")))
+        #expect(r.status == .failed)
+        #expect(r.measured.rtoSeconds == nil)
+        #expect(r.findings == ["pg_restore failed (exit status 1): boom"])
+        #expect(log.events.last == "teardown")
+        #expect(r.phases.contains { $0.name == "restore" && !$0.ok })
+    }
+
+    @Test func cancellationAbortsAndTearsDown() async {
+        let clock = ManualClock(), log = FakeLog()
+        let deps = DrillDependencies.fake(store: store(age: 1), restorer: FakeRestorer(clock: clock, behaviour: .hang, log: log),
+                                          provisioner: FakeProvisioner(clock: clock, seconds: 1, log: log),
+                                          connector: FakeConnector(clock: clock, value: "1", seconds: 0), now: now)
+        let runner = DrillRunner(deps: deps, clock: clock)
+        let task = Task { await runner.run(drill(), tier: tier) }
+        while !log.events.contains("restore") { try? await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        let r = await task.value
+        #expect(r.status == .aborted)
+        #expect(ExitCode(r.status) == .interrupted)
+        #expect(log.events.last == "teardown")
+        #expect(r.scratch.removed)
+    }
+
+    @Test func keepLeavesTheScratchDatabase() async {
+        let (r, log) = await run(keep: true)
+        #expect(r.scratch.kept)
+        #expect(!r.scratch.removed)
+        #expect(!log.events.contains("teardown"))
+    }
+
+    @Test func noBackupFailsWithoutProvisioning() async {
+        let clock = ManualClock(), log = FakeLog()
+        let deps = DrillDependencies.fake(store: FakeStore(object: nil, head: []),
+                                          restorer: FakeRestorer(clock: clock, behaviour: .succeed(seconds: 1), log: log),
+                                          provisioner: FakeProvisioner(clock: clock, seconds: 1, log: log),
+                                          connector: FakeConnector(clock: clock, value: "1", seconds: 0), now: now)
+        let r = await DrillRunner(deps: deps, clock: clock).run(drill(), tier: tier)
+        #expect(r.status == .failed)
+        #expect(log.events.isEmpty)
+        #expect(ExitCode(r.status) == .failed)
+    }
+}
+
+enum BackupFormatTestsSupport {
+    static func header(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> [UInt8] {
+        BackupFormatTests.header(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    }
+}

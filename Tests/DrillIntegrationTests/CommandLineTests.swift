@@ -1,0 +1,144 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Testing
+
+/// The `drill` executable as a user runs it: exit codes, messages, reports in the archive, signals.
+@Suite("The drill command", .timeLimit(.minutes(5)))
+struct CommandLineTests {
+    @Test("exit 0 when compliant, 1 when a check fails, 3 when the backup is corrupt; the worst wins")
+    func exitCodes() async throws {
+        let folder = TempFolder("exit")
+        let good = folder.sub("good"), bad = folder.sub("bad")
+        _ = try copy(try await Shop.shared.dump(.custom), into: good, as: "shop.dump")
+        let corrupt = try copy(try await Shop.shared.dump(.custom), into: bad, as: "shop.dump")
+        try ArchiveFixture.truncate(corrupt, keeping: 0.5)
+        let failing = #"[ { "name": "too many accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": { "max": 5 } } ]"#
+        let config = try ConfigFixture(in: folder, drills: [
+            "ok": ConfigFixture.drill(tier: "critical", location: good, checks: ConfigFixture.shopChecks(orders: Shop.orders)),
+            "checkfails": ConfigFixture.drill(tier: "important", location: good, checks: failing),
+            "broken": ConfigFixture.drill(tier: "standard", location: bad),
+        ])
+        let env = ["TMPDIR": folder.sub("scratch")]
+        let archive = folder.sub("archive")
+        let ok = try await DrillBinary.run(["run", "critical", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(ok.exitCode == 0, "\(ok.output)")
+        #expect(ok.stdout.contains("ok [critical]: COMPLIANT"))
+        let nc = try await DrillBinary.run(["run", "checkfails", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(nc.exitCode == 1, "\(nc.output)")
+        #expect(nc.stdout.contains("NON-COMPLIANT"))
+        let failed = try await DrillBinary.run(["run", "broken", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(failed.exitCode == 3, "\(failed.output)")
+        #expect(failed.stdout.contains("FAILED"))
+        let all = try await DrillBinary.run(["run", "--all", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(all.exitCode == 3)
+        // Every run wrote a JSON and a Markdown report.
+        let reports = try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports()
+        #expect(reports.reports.count == 6)
+        #expect(reports.unreadable.isEmpty)
+        let broken = try #require(reports.reports.first { $0.report.drill == "broken" }?.report)
+        #expect(broken.status == .failed)
+        #expect(broken.findings.contains { $0.contains("pg_restore failed") })
+        let markdownCount = try FileManager.default.subpathsOfDirectory(atPath: archive).filter { $0.hasSuffix(".md") }.count
+        #expect(markdownCount == 6)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a malformed config exits 2 and names the file and the key")
+    func malformedConfig() async throws {
+        let folder = TempFolder("badcfg")
+        let config = try ConfigFixture(in: folder, drills: [
+            "shop": """
+                { "version": 1, "tier": "critical", "backup": { "location": "/x", "formt": "custom" },
+                  "restore": { "jobs": "two" }, "checks": [ { "name": "c", "sql": "SELECT 1", "expect": { "within": "soon" } } ] }
+                """,
+            "orders": #"{ "version": 2, "tier": "gold", "backup": { "location": "/y" } }"#,
+            "broken": #"{ "version": 1, "tier": "#,
+        ])
+        let r = try await DrillBinary.run(["validate", "--config", config.directory])
+        #expect(r.exitCode == 2)
+        for expected in ["drills/shop.json: backup.formt: unknown key", "drills/shop.json: restore.jobs:",
+                         "drills/shop.json: checks[0].expect.within:", "drills/orders.json: version: unsupported version 2",
+                         "drills/orders.json: tier: unknown tier \"gold\"", "drills/broken.json: not valid JSON"] {
+            #expect(r.stderr.contains(expected), "missing \(expected) in:\n\(r.stderr)")
+        }
+        let run = try await DrillBinary.run(["run", "--all", "--config", config.directory, "--archive", folder.sub("archive")])
+        #expect(run.exitCode == 2)
+        #expect(folder.entries("archive").isEmpty, "nothing may run with a bad config")
+        let unknown = try await DrillBinary.run(["run", "nosuchdrill", "--config", folder.sub("config")])
+        #expect(unknown.exitCode == 2)
+    }
+
+    @Test("SIGINT during the restore writes an aborted report, removes the scratch cluster and exits 130")
+    func interruptDuringRestore() async throws {
+        let folder = TempFolder("sigint")
+        let backups = folder.sub("backups")
+        // A real plain dump that takes a minute to restore: a pg_sleep is spliced in before its last line.
+        let sql = try String(contentsOfFile: try await Shop.shared.dump(.plain), encoding: .utf8)
+        let marker = "-- PostgreSQL database dump complete"
+        let slow = sql.replacingOccurrences(of: marker, with: "SELECT pg_sleep(60);\n\n" + marker)
+        try slow.write(toFile: (backups as NSString).appendingPathComponent("shop.sql"), atomically: true, encoding: .utf8)
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
+        let archive = folder.sub("archive")
+        let scratch = folder.sub("scratch")
+        let child = try DrillBinary.start(["run", "shop", "--config", config.directory, "--archive", archive],
+                                          environment: ["TMPDIR": scratch])
+        let stderr = try #require(child.stderrPipe)
+        let sawRestore = await StreamWatcher.waitFor("restore: started", in: stderr, timeout: 60)
+        #expect(sawRestore)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!Leftovers.scratchEntries(in: scratch).isEmpty, "the scratch cluster should exist mid-restore")
+        child.signal(SIGINT)
+        let result = await child.wait()
+        #expect(result.exitCode == 130, "\(result.stdout)")
+        let reports = try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports
+        let report = try #require(reports.first?.report)
+        #expect(report.status == .aborted)
+        #expect(report.scratch.removed)
+        #expect(report.findings.contains { $0.contains("interrupted") })
+        expectNothingLeft(folder)
+    }
+}
+
+@Suite("drill plan and environment problems", .timeLimit(.minutes(3)))
+struct PlanCommandTests {
+    @Test("plan shows the backup it would restore, its age against the RPO, and the last measured RTO")
+    func plan() async throws {
+        let folder = TempFolder("plan")
+        let backups = folder.sub("backups")
+        let dump = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop-1.dump")
+        let old = try copy(dump, into: backups, as: "shop-0.dump")
+        try setModified(old, Date().addingTimeInterval(-86_400))
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups, pattern: "shop-*.dump"),
+                                                            "gone": ConfigFixture.drill(location: folder.file("missing"))])
+        let archive = folder.sub("archive")
+        let env = ["TMPDIR": folder.sub("scratch")]
+        let before = try await DrillBinary.run(["plan", "--json", "--config", config.directory, "--archive", archive])
+        #expect(before.exitCode == 0)
+        let entries = try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as! [[String: Any]]
+        let shop = try #require(entries.first { $0["drill"] as? String == "shop" })
+        #expect(shop["backup"] as? String == dump)
+        #expect(shop["rpo_met"] as? Bool == true)
+        #expect(shop["last_rto_seconds"] == nil)
+        #expect((entries.first { $0["drill"] as? String == "gone" }?["problem"] as? String)?.contains("does not exist") == true)
+        _ = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", archive], environment: env)
+        let after = try await DrillBinary.run(["plan", "shop", "--config", config.directory, "--archive", archive])
+        #expect(after.stdout.contains("within the RPO target of 5m"))
+        #expect(after.stdout.contains("last measured RTO: "))
+        #expect(!after.stdout.contains("none in the archive"))
+    }
+
+    @Test("no usable PostgreSQL is a failed drill (exit 3) with a clear message")
+    func noPostgres() async throws {
+        let folder = TempFolder("nopg")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
+        let r = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", folder.sub("archive")],
+                                          environment: ["TMPDIR": folder.sub("scratch"), "DRILL_PG_BINDIR": folder.sub("empty")])
+        #expect(r.exitCode == 3)
+        #expect(r.stdout.contains("holds no initdb and postgres"))
+        expectNothingLeft(folder)
+    }
+}

@@ -1,0 +1,79 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Logging
+import Testing
+
+/// A shared shop database (pgbench scale 1 + 1,000 orders), created once per test process.
+actor Shop {
+    static let shared = Shop()
+    static let orders = 1000
+    private var created: Task<Void, any Error>?
+    private var dumps: [BackupFormat: Task<String, any Error>] = [:]
+    private let folder: TempFolder = {
+        let f = TempFolder("dumps")
+        ExitCleanup.register(pid: nil, paths: [f.path])  // a shared fixture lives until the test process exits
+        return f
+    }()
+
+    func database() async throws -> String {
+        if created == nil { created = Task { try await SourceDatabase.shared.createShop("shop", orders: Self.orders) } }
+        try await created!.value
+        return "shop"
+    }
+
+    /// A fresh pg_dump of the shop in `format`, made once and shared (tests copy it before changing it).
+    func dump(_ format: BackupFormat) async throws -> String {
+        if dumps[format] == nil {
+            let folder = self.folder
+            dumps[format] = Task { try await Self.make(format, in: folder) }
+        }
+        return try await dumps[format]!.value
+    }
+
+    private static func make(_ format: BackupFormat, in folder: TempFolder) async throws -> String {
+        let db = try await Shop.shared.database()
+        let name = switch format {
+        case .custom: "shop.dump"
+        case .directory: "shop.dir"
+        case .tar: "shop.tar"
+        case .plain: "shop.sql"
+        case .plainGzip: "shop.sql.gz"
+        case .basebackup: "base"
+        }
+        let path = folder.file(name)
+        try await SourceDatabase.shared.dump(db, to: path, format: format)
+        return path
+    }
+}
+
+/// Runs one drill in-process with the live dependencies, scratch clusters under `folder/scratch`.
+func runDrill(_ json: String, name: String = "shop", in folder: TempFolder, keep: Bool = false,
+              serverDatabaseName: (@Sendable (String, Date) -> String)? = nil) async throws -> DrillReport {
+    let config = try ConfigFixture(in: folder, drills: [name: json]).load()
+    let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
+                                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), serverDatabaseName: serverDatabaseName)
+    let drill = try #require(config.drills.first)
+    return await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill), keep: keep)
+}
+
+/// Nothing of a drill may remain: no scratch folder, no server process.
+func expectNothingLeft(_ folder: TempFolder, sourceLocation: SourceLocation = #_sourceLocation) {
+    let scratch = folder.sub("scratch")
+    #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "scratch folders left: \(Leftovers.scratchEntries(in: scratch))",
+            sourceLocation: sourceLocation)
+    #expect(Leftovers.postgresProcesses(under: scratch).isEmpty, "scratch servers still running", sourceLocation: sourceLocation)
+}
+
+/// Copies a file or folder into `dir` under `name`.
+func copy(_ path: String, into dir: String, as name: String) throws -> String {
+    let dest = (dir as NSString).appendingPathComponent(name)
+    try FileManager.default.copyItem(atPath: path, toPath: dest)
+    return dest
+}
+
+/// Sets a file's modification time.
+func setModified(_ path: String, _ date: Date) throws {
+    try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
+}

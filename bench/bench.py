@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""drill's benchmark: the runner side by side with the raw tools and the usual hand-written script.
+
+Measured on one generated database (pgbench tables plus random text and numbers, so the dump compresses like real
+data), several runs each, reported as median and range:
+  1. limit   - raw `pg_restore -j N` from a local custom dump into an already-running server configured exactly like
+               drill's scratch cluster for the profile (settings copied from drill's own report);
+  2. script  - bench/usual-script.sh: curl the dump from S3 (moto) to disk, createdb, pg_restore -j N, psql checks,
+               dropdb, against that same already-running server;
+  3. drill   - `drill run` on the same dump in moto's S3, embedded scratch cluster: durable -j N, fast -j N, and
+               streamed single-job (durable).
+For drill it also records per-phase times and the runner's own CPU and peak RSS (`drill run --stats`: RUSAGE_SELF,
+so the scratch server and pg_restore are not counted).
+"""
+import argparse, json, os, platform, pwd, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = "/tmp/drill-bench"
+BINDIR = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip() or "/usr/lib/postgresql/15/bin"
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def as_server_user():
+    """Command prefix that runs PostgreSQL server programs as an unprivileged user when we are root."""
+    if os.geteuid() != 0:
+        return [], None
+    for name in ("postgres", "nobody"):
+        try:
+            pw = pwd.getpwnam(name)
+            return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--"], pw
+        except KeyError:
+            pass
+    raise SystemExit("running as root but no postgres or nobody user")
+
+
+class Cluster:
+    """A PostgreSQL server in a private folder, unix socket only, with the given settings."""
+
+    def __init__(self, name, settings):
+        self.dir = tempfile.mkdtemp(prefix=f"{name}-", dir=WORK)
+        os.chmod(self.dir, 0o700)
+        self.prefix, pw = as_server_user()
+        if pw:
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.port = free_port()
+        self.data = os.path.join(self.dir, "data")
+        subprocess.run(self.prefix + [f"{BINDIR}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "--no-sync",
+                                      "-E", "UTF8", "--no-locale", "--no-instructions"], check=True, capture_output=True)
+        conf = dict(settings)
+        conf.update({"listen_addresses": "", "port": str(self.port), "unix_socket_directories": self.dir})
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            for k, v in conf.items():
+                f.write(f"{k} = '{v}'\n")
+        subprocess.run(self.prefix + [f"{BINDIR}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-s",
+                                      "start"], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+    @property
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(PGHOST=self.dir, PGPORT=str(self.port), PGUSER="postgres", PGDATABASE="postgres")
+        return env
+
+    def psql(self, sql, db="postgres"):
+        return subprocess.run(["psql", "-X", "-q", "-At", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql], env=self.env,
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def stop(self):
+        subprocess.run(self.prefix + [f"{BINDIR}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "-s", "stop"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def generate(size_mb):
+    """A database of about size_mb MiB with indexes, dumped in custom format. Cached in WORK by size."""
+    dump = os.path.join(WORK, f"db-{size_mb}mb.dump")
+    meta = dump + ".json"
+    if os.path.exists(dump) and os.path.exists(meta):
+        log(f"reusing {dump}")
+        return dump, json.load(open(meta))
+    log(f"generating a {size_mb} MiB database")
+    src = Cluster("source", {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off",
+                             "max_wal_size": "8GB", "maintenance_work_mem": "512MB", "shared_buffers": "512MB"})
+    try:
+        src.psql("CREATE DATABASE bench")
+        # About 40% pgbench (compresses ~60:1), the rest random text and numbers (compresses ~2:1).
+        scale = max(1, int(size_mb * 0.4 / 15))
+        subprocess.run(["pgbench", "-q", "-i", "-s", str(scale), "bench"], env=src.env, check=True, capture_output=True)
+        src.psql("""CREATE TABLE events (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2) NOT NULL,
+                     payload text NOT NULL, created_at timestamptz NOT NULL)""", "bench")
+        rows, batch = 0, 500_000
+        while int(src.psql("SELECT pg_database_size('bench')")) < size_mb * 1024 * 1024:
+            src.psql(f"""INSERT INTO events SELECT i, (random()*1e6)::int, round((random()*1e4)::numeric, 2),
+                          md5(random()::text) || md5(random()::text) || ' ' || md5(random()::text),
+                          now() - random() * interval '90 days'
+                        FROM generate_series({rows + 1}, {rows + batch}) i""", "bench")
+            rows += batch
+            if rows == batch:
+                src.psql("CREATE INDEX events_created_at ON events (created_at); CREATE INDEX events_account ON events (account)", "bench")
+        src.psql("VACUUM ANALYZE", "bench")
+        db_size = int(src.psql("SELECT pg_database_size('bench')"))
+        subprocess.run(["pg_dump", "-Fc", "-d", "bench", "-f", dump], env=src.env, check=True)
+    finally:
+        src.stop()
+    info = {"db_bytes": db_size, "dump_bytes": os.path.getsize(dump), "pgbench_scale": scale, "event_rows": rows}
+    json.dump(info, open(meta, "w"))
+    return dump, info
+
+
+class Moto:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def upload(self, path, bucket, key):
+        import boto3
+        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench-secret")
+        s3.create_bucket(Bucket=bucket)
+        s3.upload_file(path, bucket, key)
+        return f"{self.endpoint}/{bucket}/{key}"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def timed(cmd, env=None):
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return time.monotonic() - t0, r
+
+
+def drill_run(drill, config_dir, name, archive, env):
+    wall, r = timed([drill, "run", name, "--config", config_dir, "--archive", archive, "--stats"], env)
+    if r.returncode != 0:
+        raise SystemExit(f"drill run {name} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+    stats = dict(kv.split("=") for kv in r.stderr.strip().splitlines()[-1].split(": ", 1)[1].split())
+    reports = sorted((os.path.join(dp, f) for dp, _, fs in os.walk(archive) for f in fs if f.endswith(".json")),
+                     key=os.path.getmtime)
+    report = json.load(open(reports[-1]))
+    phases = {p["name"]: p["seconds"] for p in report["phases"]}
+    return {"wall": wall, "rto": report["measured"]["rto_seconds"], "cpu": float(stats["cpu_user_s"]) + float(stats["cpu_sys_s"]),
+            "rss_mib": int(stats["max_rss_kib"]) / 1024, **{f"phase_{k}": v for k, v in phases.items()},
+            "teardown": report["scratch"].get("teardown_seconds") or 0, "settings": report["restore"].get("settings") or {}}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def rng(xs):
+    return f"{min(xs):.1f}–{max(xs):.1f}" if xs else "—"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--drill", required=True)
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    a = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    os.chmod(WORK, 0o755)
+    dump, info = generate(a.size_mb)
+    log(f"database {info['db_bytes'] / 2**20:.0f} MiB, dump {info['dump_bytes'] / 2**20:.0f} MiB "
+        f"({info['dump_bytes'] / info['db_bytes']:.2f} of the database)")
+
+    moto = Moto()
+    clusters = []
+    try:
+        url = moto.upload(dump, "bench", "dumps/db.dump")
+        cfg = os.path.join(WORK, "config")
+        shutil.rmtree(cfg, ignore_errors=True)
+        os.makedirs(os.path.join(cfg, "drills"))
+        shutil.copy(os.path.join(ROOT, "tiers.json"), cfg)
+        checks = [{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": {"min": 1}},
+                  {"name": "events", "sql": "SELECT count(*) FROM events", "expect": {"min": 1}}]
+        variants = {"drill-durable": ("durable", a.jobs), "drill-fast": ("fast", a.jobs), "drill-streamed": ("durable", 1)}
+        for name, (profile, jobs) in variants.items():
+            json.dump({"version": 1, "tier": "standard",
+                       "backup": {"location": "s3://bench/dumps/", "pattern": "*.dump", "endpoint": moto.endpoint},
+                       "restore": {"jobs": jobs, "profile": profile}, "checks": checks},
+                      open(os.path.join(cfg, "drills", f"{name}.json"), "w"))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench-secret", AWS_REGION="us-east-1",
+                   TMPDIR=WORK)
+        archive = os.path.join(WORK, "archive")
+        shutil.rmtree(archive, ignore_errors=True)
+
+        log("warm-up drill run (also yields the scratch cluster's exact settings per profile)")
+        durable_settings = drill_run(a.drill, cfg, "drill-durable", archive, env)["settings"]
+        fast_settings = drill_run(a.drill, cfg, "drill-fast", archive, env)["settings"]
+        limit_servers = {"durable": Cluster("limit-durable", durable_settings), "fast": Cluster("limit-fast", fast_settings)}
+        clusters += limit_servers.values()
+
+        results = {k: [] for k in ["limit-durable", "limit-fast", "script", *variants]}
+        for i in range(a.runs):
+            log(f"run {i + 1}/{a.runs}")
+            for profile, server in limit_servers.items():
+                server.psql("DROP DATABASE IF EXISTS limit_db")
+                server.psql("CREATE DATABASE limit_db")
+                t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
+                              "-d", "limit_db", dump], server.env)
+                if r.returncode:
+                    raise SystemExit(r.stderr)
+                results[f"limit-{profile}"].append({"wall": t, "phase_restore": t})
+                server.psql("DROP DATABASE limit_db")
+            t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], limit_servers["durable"].env)
+            if r.returncode:
+                raise SystemExit(f"usual script failed: {r.stderr}")
+            results["script"].append({"wall": t})
+            for name in variants:
+                results[name].append(drill_run(a.drill, cfg, name, archive, env))
+    finally:
+        for c in clusters:
+            c.stop()
+        moto.stop()
+
+    limit = {"durable": med([r["wall"] for r in results["limit-durable"]]), "fast": med([r["wall"] for r in results["limit-fast"]])}
+    script = med([r["wall"] for r in results["script"]])
+    lines = [f"Database {info['db_bytes'] / 2**20:.0f} MiB (pgbench scale {info['pgbench_scale']} + {info['event_rows']:,} "
+             f"random event rows, with indexes); custom-format dump {info['dump_bytes'] / 2**20:.0f} MiB "
+             f"({info['dump_bytes'] / info['db_bytes']:.2f} of the database). {a.runs} runs each, -j {a.jobs}; "
+             f"median (min–max), seconds.", "",
+             "| Variant | End to end | Fetch | Provision | Restore | Checks | Teardown | Runner CPU | Runner peak RSS | Restore vs limit | End to end vs script |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, rs in results.items():
+        def col(key):
+            xs = [r[key] for r in rs if key in r]
+            return f"{med(xs):.2f} ({rng(xs)})" if xs else "—"
+        wall = [r["wall"] for r in rs]
+        if name.startswith("drill"):
+            profile = variants[name][0]
+            cpu = [r["cpu"] for r in rs]
+            cpu_txt = f"{med(cpu):.2f} s ({100 * med([r['cpu'] / r['wall'] for r in rs]):.1f}% of wall)"
+            rss_txt = f"{max(r['rss_mib'] for r in rs):.0f} MiB"
+            restore_ratio = f"{med([r['phase_restore'] for r in rs]) / limit[profile]:.3f}" if variants[name][1] == a.jobs else "(1 job)"
+            lines.append(f"| {name} | {col('wall')} | {col('phase_fetch')} | {col('phase_provision')} | {col('phase_restore')} | "
+                         f"{col('phase_checks')} | {col('teardown')} | {cpu_txt} | {rss_txt} | {restore_ratio} | {med(wall) / script:.3f} |")
+        elif name.startswith("limit"):
+            lines.append(f"| {name} (pg_restore only) | {col('wall')} | — | — | {col('wall')} | — | — | — | — | 1.000 | — |")
+        else:
+            lines.append(f"| usual script (curl + createdb + pg_restore + psql + dropdb) | {col('wall')} | — | — | — | — | — | — | — | — | 1.000 |")
+    lines += ["", f"Machine: {platform.node()}, {os.cpu_count()} cores, "
+              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.platform()}."]
+    out = "\n".join(lines)
+    print(out)
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "latest.md"), "w") as f:
+        f.write(out + "\n")
+
+
+if __name__ == "__main__":
+    main()
