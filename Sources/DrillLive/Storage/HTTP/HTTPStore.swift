@@ -38,6 +38,7 @@ public struct HTTPStore: BackupStore {
     public func head(_ object: BackupObject, count: Int) async throws -> [UInt8] {
         let request = HTTPRequest(url: object.key, headers: ["Range: bytes=0-\(max(count, 1) - 1)"], followRedirects: true)
         let response = try await send(request, limit: count)
+        if response.status == 416 { return [] }  // an empty file
         guard response.isSuccess else { throw error(for: response, display: object.uri) }
         return [UInt8](response.body.prefix(count))
     }
@@ -78,28 +79,7 @@ public struct HTTPStore: BackupStore {
     // MARK: - Requests
 
     private func send(_ request: HTTPRequest, limit: Int) async throws -> HTTPResponse {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let problem: String
-            do {
-                let response = try await transport.collect(request, limit: limit)
-                guard RetryPolicy.isRetryable(status: response.status) else { return response }
-                problem = "HTTP \(response.status)"
-            } catch let partial as PartialTransfer {
-                switch partial.failure.kind {
-                case .cancelled: throw CancellationError()
-                case .transient: problem = partial.failure.message
-                case .permanent, .sinkFailed:
-                    throw DrillError(.storeUnavailable, "cannot reach \(displayURL): \(partial.failure.message)")
-                }
-            }
-            guard attempt < retry.maxAttempts else {
-                throw DrillError(.storeUnavailable, "cannot reach \(displayURL) after \(attempt) tries: \(problem)")
-            }
-            logger.warning("retrying an HTTP request", metadata: ["url": "\(displayURL)", "problem": "\(problem)"])
-            try await Task.sleep(for: retry.delay(afterAttempt: attempt))
-        }
+        try await transport.collect(request, limit: limit, retry: retry, what: "reach \(displayURL)", logger: logger)
     }
 
     private func fetcher(for object: BackupObject) -> ObjectFetcher {

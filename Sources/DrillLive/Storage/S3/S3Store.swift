@@ -59,6 +59,7 @@ public struct S3Store: BackupStore {
     public func head(_ object: BackupObject, count: Int) async throws -> [UInt8] {
         let response = try await send(url: location.objectURL(key: object.key), limit: count,
                                       headers: ["Range: bytes=0-\(max(count, 1) - 1)"], what: "read \(object.uri)")
+        if response.status == 416 { return [] }  // an empty object
         guard response.isSuccess else { throw error(for: response, key: object.key) }
         return [UInt8](response.body.prefix(count))
     }
@@ -104,28 +105,8 @@ public struct S3Store: BackupStore {
 
     /// A small request whose answer is collected in memory, retried on connection failures and 5xx answers.
     private func send(url: String, limit: Int, headers: [String] = [], what: String) async throws -> HTTPResponse {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let problem: String
-            do {
-                let response = try await transport.collect(request(url: url, headers: headers), limit: limit)
-                guard RetryPolicy.isRetryable(status: response.status) else { return response }
-                problem = "HTTP \(response.status)"
-            } catch let partial as PartialTransfer {
-                switch partial.failure.kind {
-                case .cancelled: throw CancellationError()
-                case .transient: problem = partial.failure.message
-                case .permanent, .sinkFailed:
-                    throw DrillError(.storeUnavailable, "cannot \(what) at \(location.endpoint): \(partial.failure.message)")
-                }
-            }
-            guard attempt < retry.maxAttempts else {
-                throw DrillError(.storeUnavailable, "cannot \(what) at \(location.endpoint) after \(attempt) tries: \(problem)")
-            }
-            logger.warning("retrying an S3 request", metadata: ["what": "\(what)", "problem": "\(problem)"])
-            try await Task.sleep(for: retry.delay(afterAttempt: attempt))
-        }
+        try await transport.collect(request(url: url, headers: headers), limit: limit, retry: retry,
+                                    what: "\(what) at \(location.endpoint)", logger: logger)
     }
 
     private func fetcher(for object: BackupObject) -> ObjectFetcher {
