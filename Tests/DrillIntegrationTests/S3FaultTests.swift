@@ -127,4 +127,21 @@ struct S3FaultTests {
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "the partial file is removed")
     }
+
+    @Test("a reader that stops early: the stream fails with a broken pipe (not a crash, not a DrillError), untried again")
+    func readerStopsEarly() async throws {
+        let (moto, bucket, _) = try await fixture("brokenpipe")
+        let proxy = try await FaultProxy(upstreamPort: URL(string: moto.endpoint)!.port!, match: "db.dump", faults: [])
+        defer { proxy.stop() }
+        let s3 = try store(moto, bucket, via: proxy)
+        let object = try #require(try await s3.list(matching: nil).first)
+        let pipe = Pipe()
+        try pipe.fileHandleForReading.close()
+        await #expect {
+            _ = try await s3.stream(object, to: pipe.fileHandleForWriting, progress: nil)
+        } throws: { error in
+            !(error is DrillError) && "\(error)".contains("Broken pipe") && "\(error)".contains("s3://\(bucket)/backups/db.dump")
+        }
+        #expect(try await proxy.log().filter { $0.method == "GET" && $0.path.contains("db.dump") }.count == 1)
+    }
 }

@@ -60,7 +60,7 @@ final class DownloadSink: @unchecked Sendable {
     /// Checks that an answer continues where the last one stopped.
     private func startAttempt(status: Int, headers: [String: String]) -> BodyDisposition? {
         let response = HTTPResponse(status: status, headers: headers, body: Data())
-        if total == nil { total = response.totalSize }
+        if written == 0, let size = response.totalSize { total = size }  // the object as it is now, not as listed
         if entityTag == nil, written == 0 { entityTag = headers["etag"] }
         if written > 0 {
             if status == 206 {

@@ -56,8 +56,10 @@ struct ObjectFetcher: Sendable {
                     if let mismatch = sink.mismatch {
                         throw DrillError(.backupUnreadable, "cannot resume \(displayName): \(mismatch)")
                     }
+                    // Not a DrillError: when the restore tool stopped reading, its own failure explains more (the
+                    // streamed restore lets the tool's result win over a producer error of another type).
                     let reason = String(cString: strerror(sink.writeError))
-                    throw DrillError(.backupUnreadable, "writing \(displayName) failed after \(sink.written) bytes: \(reason)")
+                    throw DrillLiveError.io("writing \(displayName) failed after \(sink.written) bytes: \(reason)")
                 case .permanent:
                     throw DrillError(.storeUnavailable, "cannot fetch \(displayName): \(partial.failure.message)")
                 case .transient:
