@@ -59,7 +59,7 @@ chmod 600 "$work/curlrc"
 url="$endpoint/bench/dumps/object.bin"
 curl_args=(-sS -f --aws-sigv4 "aws:amz:us-east-1:s3" -K "$work/curlrc" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$url")
 
-echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(curl --version | head -1 | cut -d' ' -f1-2), ${size_mb} MiB object, $runs runs each" >&2
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(curl --version | head -1 | cut -d' ' -f1-2), ${size_mb} MiB object, $runs runs each" >&2
 for run in $(seq "$runs"); do
   echo "-- run $run"
   measure "drill-bench stream → /dev/null (SHA-256 on)" "$bench_bin" fetch s3://bench/dumps/ --endpoint "$endpoint" --mode stream --to /dev/null
@@ -70,4 +70,5 @@ for run in $(seq "$runs"); do
   measure "curl → file" curl "${curl_args[@]}" -o "$work/stage/curl.bin"
   rm -f "$work/stage/curl.bin"
   measure "curl | sha256sum" bash -c 'curl "$@" | sha256sum' _ "${curl_args[@]}"
+  measure "curl | openssl sha256" bash -c 'curl "$@" | openssl dgst -sha256' _ "${curl_args[@]}"
 done
