@@ -48,7 +48,7 @@ let package = Package(
         // Helpers shared by tests: a real source PostgreSQL cluster, pg_dump fixtures, running the drill binary.
         .target(name: "DrillTesting", dependencies: ["DrillCore", "DrillLive"]),
 
-        .testTarget(name: "DrillCoreTests", dependencies: ["DrillCore", "DrillTesting"]),
+        .testTarget(name: "DrillCoreTests", dependencies: ["DrillCore", "DrillTesting"], exclude: ["Golden"]),
         .testTarget(name: "DrillIntegrationTests", dependencies: ["DrillCore", "DrillLive", "DrillTesting"]),
     ]
 )

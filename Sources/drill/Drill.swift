@@ -20,6 +20,12 @@ struct DrillCommand: AsyncParsableCommand {
             ValidateCommand.self,
             PlanCommand.self,
             RunCommand.self,
+            ArchiveCommand.self,
+            DueCommand.self,
+            ScheduleCommand.self,
+            AlertCommand.self,
+            HistoryCommand.self,
+            ReportCommand.self,
         ]
     )
 }

@@ -14,11 +14,17 @@ public protocol ArchiveStorage: Sendable {
     func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
 }
 
-/// The audit archive: reports laid out as `<YYYY>/<MM>/<drill>-<UTC timestamp>.json` and `.md`.
+/// The audit archive: reports laid out as `<YYYY>/<MM>/<drill>-<UTC timestamp>.json` and `.md`, linked into a hash
+/// chain by `chain/<sequence>.sha256` entries and each report's `previous_sha256` (see `docs/archive.md`).
 public struct ReportArchive: Sendable {
     public var storage: any ArchiveStorage
+    /// SHA-256 as lowercase hex (the live one is `SHA256Hasher.hex(of:)`).
+    public var digest: DigestFunction
 
-    public init(storage: any ArchiveStorage) { self.storage = storage }
+    public init(storage: any ArchiveStorage, digest: @escaping DigestFunction) {
+        self.storage = storage
+        self.digest = digest
+    }
 
     /// The path stem of a report: `2026/11/shop-20261128T073000Z`.
     public static func stem(for report: DrillReport) -> String {
@@ -28,20 +34,39 @@ public struct ReportArchive: Sendable {
         return String(format: "%04d/%02d/", c.year!, c.month!) + "\(report.drill)-\(RFC3339.compact(report.startedAt))"
     }
 
-    /// Writes the JSON and Markdown reports; returns their relative paths.
+    /// Appends a report to the chain: under the archive's lock, sets `previousSHA256` to the digest the last chain
+    /// entry records, writes the JSON and Markdown reports, then the next chain entry. Every file is created
+    /// exclusively, so even without the lock two writers could not both take the same sequence number.
+    /// Returns the report as written (with `previousSHA256` set) and its paths.
     @discardableResult
-    public func append(_ report: DrillReport) async throws -> (json: String, markdown: String) {
+    public func append(_ report: DrillReport) async throws -> ArchivedReport {
         try await storage.withLock {
+            let existing = try await storage.list()
+            let names = Set(existing)
+            let last = existing.compactMap(ChainEntry.sequence(ofPath:)).max()
+            var linked = report
+            linked.previousSHA256 = nil
+            if let last {
+                let entryData = try await storage.read(ChainEntry.path(sequence: last))
+                guard let entry = ChainEntry.parse(entryData, sequence: last) else {
+                    throw ArchiveError("the last chain entry \(ChainEntry.path(sequence: last)) in \(storage.location) is unreadable; run `drill archive verify`")
+                }
+                linked.previousSHA256 = entry.jsonSHA256
+            }
             var stem = Self.stem(for: report)
-            let existing = Set(try await storage.list())
             var n = 2
-            while existing.contains(stem + ".json") {
+            while names.contains(stem + ".json") || names.contains(stem + ".md") {
                 stem = Self.stem(for: report) + "-\(n)"
                 n += 1
             }
-            try await storage.create(stem + ".json", data: try report.jsonData())
-            try await storage.create(stem + ".md", data: Data(MarkdownReport.render(report).utf8))
-            return (stem + ".json", stem + ".md")
+            let json = try linked.jsonData()
+            let markdown = Data(MarkdownReport.render(linked).utf8)
+            try await storage.create(stem + ".json", data: json)
+            try await storage.create(stem + ".md", data: markdown)
+            let entry = ChainEntry(sequence: (last ?? 0) + 1, jsonPath: stem + ".json", jsonSHA256: digest(json),
+                                   markdownPath: stem + ".md", markdownSHA256: digest(markdown))
+            try await storage.create(entry.path, data: Data(entry.text().utf8))
+            return ArchivedReport(report: linked, json: stem + ".json", markdown: stem + ".md", entry: entry)
         }
     }
 
@@ -49,7 +74,7 @@ public struct ReportArchive: Sendable {
     public func reports() async throws -> (reports: [(path: String, report: DrillReport)], unreadable: [String]) {
         var out: [(String, DrillReport)] = []
         var bad: [String] = []
-        for path in try await storage.list().filter({ $0.hasSuffix(".json") }).sorted() {
+        for path in try await storage.list().filter(Self.isReportPath).sorted() {
             do {
                 out.append((path, try DrillReport.decoder().decode(DrillReport.self, from: try await storage.read(path))))
             } catch {
@@ -64,4 +89,25 @@ public struct ReportArchive: Sendable {
     public func lastRestored(drill: String) async throws -> DrillReport? {
         try await reports().reports.last { $0.report.drill == drill && $0.report.restored }?.report
     }
+}
+
+extension ReportArchive {
+    /// Whether an archive path is a JSON report (not a chain entry or another file).
+    public static func isReportPath(_ path: String) -> Bool {
+        path.hasSuffix(".json") && !path.hasPrefix(ChainEntry.folder + "/")
+    }
+}
+
+/// A report as `ReportArchive.append` wrote it.
+public struct ArchivedReport: Sendable {
+    public var report: DrillReport
+    public var json: String
+    public var markdown: String
+    public var entry: ChainEntry
+}
+
+/// An archive that cannot be read or written as expected (as opposed to tampering, which `verify` reports as issues).
+public struct ArchiveError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -34,6 +34,14 @@ public struct DrillReport: Sendable, Codable, Equatable {
     /// Digest of the previous report in the same archive (hash chain); set by the archive when it writes the report.
     public var previousSHA256: String?
 
+    // Explicit keys: the snake_case strategies turn `previousSHA256` into `previous_sha256` when encoding but read it
+    // back as `previousSha256`, so without this the field silently decodes as nil.
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
+        case findings, scratch, environment
+        case previousSHA256 = "previousSha256"
+    }
+
     public struct Targets: Sendable, Codable, Equatable {
         public var rtoSeconds: Int64
         public var rpoSeconds: Int64

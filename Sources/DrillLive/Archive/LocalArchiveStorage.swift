@@ -46,9 +46,15 @@ public struct LocalArchiveStorage: ArchiveStorage {
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DrillLiveError.io("cannot open the archive lock \(lockPath)") }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw DrillLiveError.io("cannot lock the archive \(root)") }
+        // flock blocks while another run holds the lock: wait on a thread of its own, not on Swift's cooperative pool.
+        let locked = await withCheckedContinuation { (k: CheckedContinuation<Bool, Never>) in
+            Thread {
+                var rc = flock(fd, LOCK_EX)
+                while rc != 0 && errno == EINTR { rc = flock(fd, LOCK_EX) }
+                k.resume(returning: rc == 0)
+            }.start()
         }
+        guard locked else { throw DrillLiveError.io("cannot lock the archive \(root)") }
         defer { flock(fd, LOCK_UN) }
         return try await body()
     }

@@ -1,10 +1,13 @@
 import CSystem
 import Foundation
 
-/// A running child process. Pipes are created close-on-exec so that no other child inherits them (an inherited write
-/// end would keep a reader from ever seeing end-of-file). Captured output is bounded.
+/// A running child process, started with `posix_spawn`:
+/// - the child gets an empty signal mask and default signal dispositions (a parent thread's blocked or ignored signals,
+///   as Foundation.Process passes them on, would make the restore tools deaf to SIGTERM);
+/// - every descriptor except 0, 1 and 2 is closed in the child, and our pipes are close-on-exec, so no other child
+///   inherits a pipe end (an inherited write end keeps a reader from ever seeing end-of-file);
+/// - captured output is bounded.
 public final class ChildProcess: @unchecked Sendable {
-    private let process = Process()
     public let spec: ProcessSpec
     /// The write end of the child's standard input, when `stdin` is `.pipe`. Close it to send end-of-file.
     public private(set) var stdin: FileHandle?
@@ -16,66 +19,109 @@ public final class ChildProcess: @unchecked Sendable {
     private var errCapture: BoundedCapture?
     private let lock = NSLock()
     private var exited = false
+    private var status: Int32 = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    public private(set) var pid: Int32 = 0
 
-    public var pid: Int32 { process.processIdentifier }
+    /// A broken pipe must be an error to handle, not the end of the tool (a restore tool may exit before reading all).
+    private static let ignoreSIGPIPE: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 
     /// Starts the child.
     public init(_ spec: ProcessSpec) throws {
+        _ = Self.ignoreSIGPIPE
         self.spec = spec
-        process.executableURL = URL(fileURLWithPath: spec.executable)
-        process.arguments = spec.arguments
-        process.environment = spec.resolvedEnvironment(from: ProcessInfo.processInfo.environment)
-        if let wd = spec.workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: wd) }
-        var closeAfterLaunch: [FileHandle] = []
-
+        var childEnds: [FileHandle] = []
+        let input: FileHandle
         switch spec.stdin {
-        case .null: process.standardInput = FileHandle.nullDevice
+        case .null: input = try Self.devNull(O_RDONLY)
         case .pipe:
             let (r, w) = try Self.pipe()
-            process.standardInput = r
+            input = r
             stdin = w
-            closeAfterLaunch.append(r)
         case .file(let path):
-            guard let fh = FileHandle(forReadingAtPath: path) else { throw DrillLiveError.io("cannot open \(path)") }
-            process.standardInput = fh
-            closeAfterLaunch.append(fh)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw DrillLiveError.io("cannot open \(path)") }
+            input = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         }
-        (process.standardOutput, outCapture, stdout) = try Self.output(spec.stdout, &closeAfterLaunch)
-        (process.standardError, errCapture, stderrPipe) = try Self.output(spec.stderr, &closeAfterLaunch)
-
-        process.terminationHandler = { [weak self] _ in self?.markExited() }
+        childEnds.append(input)
+        let (out, outCap, outPipe) = try Self.output(spec.stdout)
+        let (err, errCap, errPipe) = try Self.output(spec.stderr)
+        childEnds += [out, err]
+        (outCapture, stdout, errCapture, stderrPipe) = (outCap, outPipe, errCap, errPipe)
+        defer { for fh in childEnds { try? fh.close() } }
         do {
-            try process.run()
+            pid = try Self.spawn(spec, stdin: input.fileDescriptor, stdout: out.fileDescriptor, stderr: err.fileDescriptor)
         } catch {
-            for fh in closeAfterLaunch { try? fh.close() }
             try? stdin?.close()
             try? stdout?.close()
+            try? stderrPipe?.close()
             outCapture?.cancel()
             errCapture?.cancel()
-            throw DrillLiveError.io("cannot start \(spec.executable): \(error.localizedDescription)")
+            throw error
         }
-        for fh in closeAfterLaunch { try? fh.close() }
         outCapture?.start()
         errCapture?.start()
+        let pid = self.pid
+        Thread { [self] in
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+            markExited(st)
+        }.start()
     }
 
-    private static func output(_ o: ProcessSpec.Output, _ close: inout [FileHandle]) throws -> (Any, BoundedCapture?, FileHandle?) {
+    private static func spawn(_ spec: ProcessSpec, stdin: Int32, stdout: Int32, stderr: Int32) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        drill_spawn_addclosefrom(&actions, 3)
+        if let wd = spec.workingDirectory { drill_spawn_addchdir(&actions, wd) }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attr, &mask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let env = spec.resolvedEnvironment(from: ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, spec.executable, &actions, &attr, &argv, &envp)
+        guard rc == 0 else {
+            throw DrillLiveError.io("cannot start \(spec.executable): \(String(cString: strerror(rc)))")
+        }
+        return pid
+    }
+
+    private static func devNull(_ flags: Int32) throws -> FileHandle {
+        let fd = open("/dev/null", flags | O_CLOEXEC)
+        guard fd >= 0 else { throw DrillLiveError.io("cannot open /dev/null") }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// The child's end of an output, a capture reading our end, and our end when the caller reads it.
+    private static func output(_ o: ProcessSpec.Output) throws -> (FileHandle, BoundedCapture?, FileHandle?) {
         switch o {
-        case .null: return (FileHandle.nullDevice, nil, nil)
+        case .null: return (try devNull(O_WRONLY), nil, nil)
         case .capture(let limit):
             let (r, w) = try pipe()
-            close.append(w)
             return (w, BoundedCapture(r, limit: limit), nil)
         case .file(let path):
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw DrillLiveError.io("cannot open \(path) for writing") }
-            let fh = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-            close.append(fh)
-            return (fh, nil, nil)
+            return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), nil, nil)
         case .pipe:
             let (r, w) = try pipe()
-            close.append(w)
             return (w, nil, r)
         }
     }
@@ -87,18 +133,19 @@ public final class ChildProcess: @unchecked Sendable {
         return (FileHandle(fileDescriptor: fds[0], closeOnDealloc: true), FileHandle(fileDescriptor: fds[1], closeOnDealloc: true))
     }
 
-    private func markExited() {
+    private func markExited(_ st: Int32) {
         let ws: [CheckedContinuation<Void, Never>] = lock.withLock {
             exited = true
+            status = st
             defer { waiters = [] }
             return waiters
         }
         for w in ws { w.resume() }
     }
 
-    /// Sends a signal to the child.
+    /// Sends a signal to the child while it runs.
     public func signal(_ sig: Int32) {
-        if isRunning { kill(pid, sig) }
+        lock.withLock { if !exited { kill(pid, sig) } }
     }
 
     public var isRunning: Bool { lock.withLock { !exited } }
@@ -121,10 +168,9 @@ public final class ChildProcess: @unchecked Sendable {
         // Output readers finish at end-of-file; bound the wait in case a grandchild still holds the pipe.
         let out = outCapture?.finish(timeout: 5) ?? ""
         let err = errCapture?.finish(timeout: 5) ?? ""
-        let reason = process.terminationReason
-        let status = process.terminationStatus
-        return ProcessResult(exitCode: reason == .exit ? status : nil, signal: reason == .uncaughtSignal ? status : nil,
-                             stdout: out, stderr: err)
+        let st = lock.withLock { status }
+        return ProcessResult(exitCode: drill_wifexited(st) != 0 ? drill_wexitstatus(st) : nil,
+                             signal: drill_wifsignaled(st) != 0 ? drill_wtermsig(st) : nil, stdout: out, stderr: err)
     }
 
     /// Runs a child to completion.

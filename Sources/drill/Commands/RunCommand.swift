@@ -24,8 +24,17 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run every drill.")
     var all = false
 
+    @Flag(name: .long, help: "Run the drills that are due by their tier's schedule (see `drill due`).")
+    var due = false
+
     @Flag(name: .long, help: "Leave the scratch database running and print how to connect to it.")
     var keep = false
+
+    @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics of every drill in the archive here (textfile collector).", valueName: "PATH"))
+    var metricsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write a JUnit XML report of this run here.", valueName: "PATH"))
+    var junit: String?
 
     @Flag(name: .long, help: "Print the runner's own CPU time and peak memory (not the server's or the tools') to stderr at the end.")
     var stats = false
@@ -34,13 +43,14 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .warning
 
     func validate() throws {
+        if due && (all || !targets.isEmpty) { throw ValidationError("--due chooses the drills itself: give no TARGET and no --all") }
         if all && !targets.isEmpty { throw ValidationError("give TARGET names or --all, not both") }
-        if !all && targets.isEmpty { throw ValidationError("give at least one tier or drill name, or --all") }
+        if !all && !due && targets.isEmpty { throw ValidationError("give at least one tier or drill name, --all or --due") }
     }
 
     func run() async throws {
         let folder = try options.load()
-        let drills = try options.select(targets, all: all, in: folder)
+        let drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
         let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
@@ -50,30 +60,35 @@ struct RunCommand: AsyncParsableCommand {
         let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: observer)
         let keep = self.keep
 
-        let work = Task { () -> [DrillCore.ExitCode] in
+        let publisher = ReportPublisher(archive: archive, config: folder, delivery: LiveWiring.alertDelivery())
+        let work = Task { () -> ([DrillCore.ExitCode], [DrillReport]) in
             var codes: [DrillCore.ExitCode] = []
+            var reports: [DrillReport] = []
             for drill in drills {
                 if Task.isCancelled { break }
                 let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
                 codes.append(DrillCore.ExitCode(report.status))
-                do {
-                    let paths = try await archive.append(report)
+                reports.append(report)
+                let published = await publisher.publish(report)  // archive first, then the alert
+                if let paths = published.archived {
                     Summary.print(report, reportPath: (archive.storage.location as NSString).appendingPathComponent(paths.markdown))
-                } catch {
+                } else {
                     Summary.print(report, reportPath: nil)
-                    Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(error)")
+                    Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(published.archiveError ?? "")")
                     codes.append(.failed)
                 }
+                Self.printAlertOutcome(published.alert)
             }
-            return codes
+            return (codes, reports)
         }
         let interrupts = Interrupts.install { signal in
             Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : "terminated"); tearing the scratch database down…")
             work.cancel()
         }
-        let codes = await work.value
+        var (codes, reports) = await work.value
         interrupts.cancel()
         observer.stop()
+        codes += await writeMetricsAndJUnit(reports, archive: archive)
         if stats { Console.error(RunnerStats.current().line) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }

@@ -1,0 +1,137 @@
+import Foundation
+
+/// Walks an archive's hash chain and names every report edited, removed, inserted or reordered since it was
+/// appended. The scheme is described in `docs/archive.md`.
+public struct ChainVerifier: Sendable {
+    public var digest: DigestFunction
+
+    public init(digest: @escaping DigestFunction) { self.digest = digest }
+
+    /// A file of the archive as found: its digest and, for JSON reports, the link it carries.
+    struct Found {
+        var digest: String
+        /// `previous_sha256`: `.some(nil)` for an explicit null or absent key; nil when the JSON cannot be read.
+        var previous: String??
+    }
+
+    /// Verifies the chain. `anchor` is a head digest an auditor recorded earlier: it must still be in the chain.
+    public func verify(_ storage: any ArchiveStorage, anchor: String? = nil) async throws -> ChainVerification {
+        let paths = try await storage.list()
+        var entries: [ChainEntry] = []
+        var issues: [(position: Double, issue: ChainIssue)] = []
+        for path in paths {
+            guard let seq = ChainEntry.sequence(ofPath: path) else { continue }
+            if let e = ChainEntry.parse(try await storage.read(path), sequence: seq) {
+                entries.append(e)
+            } else {
+                issues.append((Double(seq), ChainIssue(.edited, path: path, sequence: seq, detail: "the chain entry is not in `<sha256>  <path>` format")))
+            }
+        }
+        entries.sort { $0.sequence < $1.sequence }
+        var found: [String: Found] = [:]
+        for path in paths where ReportArchive.isReportPath(path) || (path.hasSuffix(".md") && !path.hasPrefix(ChainEntry.folder + "/")) {
+            let data = try await storage.read(path)
+            found[path] = Found(digest: digest(data), previous: path.hasSuffix(".json") ? Self.previousDigest(in: data) : .some(nil))
+        }
+        let seqOfDigest = Dictionary(entries.map { ($0.jsonSHA256, $0.sequence) }, uniquingKeysWith: { a, _ in a })
+        let entryOfSeq = Dictionary(entries.map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })
+        let recordedPaths = Set(entries.flatMap { [$0.jsonPath] + ($0.markdownPath.map { [$0] } ?? []) })
+        let unrecorded = found.keys.filter { !recordedPaths.contains($0) }
+        var explained = Set<String>()
+
+        var expected = 1
+        var previous: String?
+        var linkKnown = true
+        for e in entries {
+            if e.sequence > expected {
+                for missing in expected..<e.sequence {
+                    issues.append((Double(missing), ChainIssue(.removed, path: ChainEntry.path(sequence: missing), sequence: missing,
+                        detail: "the chain entry is missing: the report it recorded was removed with it")))
+                }
+                linkKnown = false
+            }
+            defer {
+                previous = e.jsonSHA256
+                expected = e.sequence + 1
+                linkKnown = true
+            }
+            let pos = Double(e.sequence)
+            guard let file = found[e.jsonPath] else {
+                if let moved = unrecorded.first(where: { found[$0]?.digest == e.jsonSHA256 }) {
+                    explained.insert(moved)
+                    issues.append((pos, ChainIssue(.reordered, path: e.jsonPath, sequence: e.sequence, detail: "the report was moved to \(moved)")))
+                } else {
+                    issues.append((pos, ChainIssue(.removed, path: e.jsonPath, sequence: e.sequence, detail: "the report recorded here is gone")))
+                }
+                continue
+            }
+            if file.digest != e.jsonSHA256 {
+                if let other = seqOfDigest[file.digest], let o = entryOfSeq[other] {
+                    issues.append((pos, ChainIssue(.reordered, path: e.jsonPath, sequence: e.sequence,
+                        detail: "the file holds the report recorded as chain #\(other) (\(o.jsonPath)): reports were swapped")))
+                } else {
+                    issues.append((pos, ChainIssue(.edited, path: e.jsonPath, sequence: e.sequence,
+                        detail: "SHA-256 is \(file.digest), the chain recorded \(e.jsonSHA256)")))
+                }
+                continue
+            }
+            if let mdPath = e.markdownPath, let mdDigest = e.markdownSHA256 {
+                if let md = found[mdPath] {
+                    if md.digest != mdDigest {
+                        issues.append((pos, ChainIssue(.edited, path: mdPath, sequence: e.sequence, detail: "SHA-256 is \(md.digest), the chain recorded \(mdDigest)")))
+                    }
+                } else {
+                    issues.append((pos, ChainIssue(.removed, path: mdPath, sequence: e.sequence, detail: "the Markdown report is gone")))
+                }
+            }
+            guard linkKnown, let link = file.previous else { continue }
+            if link != previous {
+                issues.append((pos, linkIssue(e, link: link, seqOfDigest: seqOfDigest, entryOfSeq: entryOfSeq)))
+            }
+        }
+        for path in unrecorded.sorted() where !explained.contains(path) {
+            let link = found[path]?.previous ?? nil
+            let after = link.flatMap { seqOfDigest[$0] } ?? (entries.last?.sequence ?? 0)
+            issues.append((Double(after) + 0.5, ChainIssue(.inserted, path: path, sequence: nil,
+                detail: "no chain entry records this file: it was not appended by drill")))
+        }
+        if let anchor, seqOfDigest[anchor.lowercased()] == nil {
+            issues.append((Double.infinity, ChainIssue(.anchorMissing, path: ChainEntry.folder, sequence: nil,
+                detail: "no chain entry records \(anchor): entries after it were removed or the chain was rewritten")))
+        }
+        let ordered = issues.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }
+        return ChainVerification(entries: entries.count, reports: found.keys.filter(ReportArchive.isReportPath).count,
+                                 head: entries.last?.jsonSHA256, issues: ordered.map(\.element.issue))
+    }
+
+    /// Names what a broken link means: the report was appended after a different report than the one before it now.
+    private func linkIssue(_ e: ChainEntry, link: String?, seqOfDigest: [String: Int], entryOfSeq: [Int: ChainEntry]) -> ChainIssue {
+        guard let link else {
+            return ChainIssue(.edited, path: e.jsonPath, sequence: e.sequence,
+                              detail: "previous_sha256 is empty but the report is not the first: the report and its chain entry were rewritten")
+        }
+        if let j = seqOfDigest[link], j < e.sequence - 1, let inserted = entryOfSeq[j + 1] {
+            return ChainIssue(.inserted, path: inserted.jsonPath, sequence: j + 1,
+                              detail: "\(e.jsonPath) was appended right after chain #\(j): this report was inserted between them")
+        }
+        if let j = seqOfDigest[link], j >= e.sequence, let o = entryOfSeq[j] {
+            return ChainIssue(.reordered, path: e.jsonPath, sequence: e.sequence,
+                              detail: "the report was appended after \(o.jsonPath), which now comes later in the chain")
+        }
+        return ChainIssue(.removed, path: e.jsonPath, sequence: e.sequence,
+                          detail: "the report it was appended after (SHA-256 \(link)) is no longer in the chain: removed, or edited with its entry rewritten")
+    }
+
+    /// `previous_sha256` of a JSON report, read without decoding the whole report (older schemas still verify).
+    static func previousDigest(in data: Data) -> String?? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return .some(object["previous_sha256"] as? String)
+    }
+}
+
+extension ReportArchive {
+    /// Walks the chain of this archive.
+    public func verify(anchor: String? = nil) async throws -> ChainVerification {
+        try await ChainVerifier(digest: digest).verify(storage, anchor: anchor)
+    }
+}
