@@ -31,6 +31,11 @@ public actor MotoServer {
     }
 
     private func launch() async throws -> Handle {
+        let check = try await ChildProcess.run(ProcessSpec(executable: "/usr/bin/env",
+                                                           arguments: ["python3", "-c", "import moto, boto3, flask"]))
+        guard check.succeeded else {
+            throw FixtureError("moto's S3 server is not installed: run scripts/install-deps.sh --test (pip install 'moto[server]')")
+        }
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {

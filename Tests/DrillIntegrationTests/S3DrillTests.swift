@@ -118,4 +118,32 @@ struct S3DrillTests {
         #expect(report.findings.contains { $0.contains("shop-nosidecar.dump.sha256 does not exist") })
         expectNothingLeft(folder)
     }
+
+    @Test("drill run with a wrong secret: exit 3, a clear message naming the bucket, the secret nowhere")
+    func wrongSecret() async throws {
+        let dump = try await Shop.shared.dump(.custom)
+        let (moto, bucket) = try await upload(dump, as: "shop-denied.dump", "e2edenied")
+        let folder = TempFolder("s3-denied")
+        let config = try ConfigFixture(in: folder, drills: ["shop": drillJSON(moto, bucket: bucket, jobs: 2)])
+        let archive = folder.sub("archive")
+        let secret = "Wr0ng/Secret+\(UUID().uuidString)"
+        var env = moto.environment
+        env["AWS_SECRET_ACCESS_KEY"] = secret
+        env["DRILL_SCRATCH_DIR"] = folder.sub("scratch")
+        let run = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", archive],
+                                            environment: env, unset: ["PG*", "DRILL_*", "AWS_*"])
+        #expect(run.exitCode == 3, "\(run.output)")
+        #expect(run.output.contains("S3 denied access to the listing of s3://\(bucket)/nightly/"), "\(run.output)")
+        #expect(run.output.contains("SignatureDoesNotMatch"))
+        #expect(!run.output.contains(secret))
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        #expect(report.status == .failed)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: archive)
+        #expect(!files.isEmpty)
+        for file in files {
+            let text = (try? String(contentsOfFile: (archive as NSString).appendingPathComponent(file), encoding: .utf8)) ?? ""
+            #expect(!text.contains(secret), "\(file) shows the secret")
+        }
+        expectNothingLeft(folder)
+    }
 }
