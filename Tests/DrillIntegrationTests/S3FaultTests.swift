@@ -144,4 +144,18 @@ struct S3FaultTests {
         }
         #expect(try await proxy.log().filter { $0.method == "GET" && $0.path.contains("db.dump") }.count == 1)
     }
+
+    @Test("503 SlowDown with Retry-After: the next try waits as long as the server asked")
+    func slowDown() async throws {
+        let (moto, bucket, data) = try await fixture("slowdown")
+        let proxy = try await FaultProxy(upstreamPort: URL(string: moto.endpoint)!.port!, match: "db.dump", faults: ["503ra:2"])
+        defer { proxy.stop() }
+        let s3 = try store(moto, bucket, via: proxy)
+        let object = try #require(try await s3.list(matching: nil).first)
+        let started = ContinuousClock.now
+        let staged = try await s3.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(ContinuousClock.now - started >= .seconds(2))
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+        #expect(try await proxy.log().filter { $0.method == "GET" && $0.path.contains("db.dump") }.map(\.fault) == ["503ra:2", "ok"])
+    }
 }

@@ -12,10 +12,12 @@ extension CurlTransport {
         while true {
             attempt += 1
             let problem: String
+            var answer: HTTPResponse?
             do {
                 let response = try await collect(request(), limit: limit)
                 guard RetryPolicy.isRetryable(status: response.status) else { return response }
                 problem = "HTTP \(response.status)"
+                answer = response
             } catch let partial as PartialTransfer {
                 switch partial.failure.kind {
                 case .cancelled: throw CancellationError()
@@ -28,7 +30,7 @@ extension CurlTransport {
                 throw DrillError(.storeUnavailable, "cannot \(what) after \(attempt) tries: \(problem)")
             }
             logger.warning("retrying a request", metadata: ["what": "\(what)", "problem": "\(problem)"])
-            try await Task.sleep(for: retry.delay(afterAttempt: attempt))
+            try await Task.sleep(for: retry.delay(afterAttempt: attempt, response: answer))
         }
     }
 }

@@ -19,6 +19,7 @@ struct ObjectFetcher: Sendable {
     func download(into sink: DownloadSink) async throws -> (bytes: Int64, sha256: String) {
         var attempt = 0
         var lastProblem = ""
+        var lastResponse: HTTPResponse?
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -28,6 +29,7 @@ struct ObjectFetcher: Sendable {
                 if let tag = sink.entityTag { headers.append("If-Match: \(tag)") }
             }
             let before = sink.written
+            lastResponse = nil
             sink.beginAttempt()
             do {
                 let (response, _) = try await transport.perform(request(headers)) { status, headers, bytes in
@@ -45,6 +47,7 @@ struct ObjectFetcher: Sendable {
                     throw DrillError(.backupUnreadable, "\(displayName) was replaced during the download (its ETag changed after \(sink.written) bytes)")
                 } else if RetryPolicy.isRetryable(status: response.status) {
                     lastProblem = "HTTP \(response.status)"
+                    lastResponse = response
                 } else {
                     throw failure(response)
                 }
@@ -73,7 +76,7 @@ struct ObjectFetcher: Sendable {
             guard attempt < retry.maxAttempts else {
                 throw DrillError(.storeUnavailable, "cannot fetch \(displayName) after \(retry.maxAttempts) tries: \(lastProblem)")
             }
-            let pause = retry.delay(afterAttempt: attempt)
+            let pause = retry.delay(afterAttempt: attempt, response: lastResponse)
             logger.warning("retrying a download", metadata: [
                 "object": "\(displayName)", "problem": "\(lastProblem)", "offset": "\(sink.written)", "pause": "\(pause)",
             ])

@@ -20,6 +20,15 @@ public struct RetryPolicy: Sendable {
         return capped * Double.random(in: 0.75...1.25)
     }
 
+    /// The pause before the next try after an answer: the backoff, or longer when the server asked for it with
+    /// `Retry-After: <seconds>` (S3's 503 SlowDown), at most 30 s.
+    public func delay(afterAttempt attempt: Int, response: HTTPResponse?) -> Duration {
+        let backoff = delay(afterAttempt: attempt)
+        guard let value = response?.headers["retry-after"], let seconds = Int(value.trimmingCharacters(in: .whitespaces)),
+              seconds > 0 else { return backoff }
+        return max(backoff, .seconds(min(seconds, 30)))
+    }
+
     /// HTTP answers worth another try: server errors, throttling, request timeout.
     public static func isRetryable(status: Int) -> Bool {
         status >= 500 || status == 429 || status == 408
