@@ -1,0 +1,82 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Testing
+
+/// The HTTP(S) store against a local static file server (no Range support, so resumes take the skip path).
+@Suite("HTTP store against a local server")
+struct HTTPStoreTests {
+    @Test("list (HEAD), head, stage, stream and sidecar of one backup file")
+    func fetch() async throws {
+        let dir = try TempFiles.directory("drill-http")
+        let data = try TempFiles.random("\(dir)/shop 1.dump", size: 2 << 20 + 5)
+        try "\(SHA256Hasher.hex(of: data))  shop 1.dump\n".write(toFile: "\(dir)/shop 1.dump.sha256", atomically: true, encoding: .utf8)
+        try TempFiles.random("\(dir)/nosidecar.dump", size: 1000)
+        let mtime = Date(timeIntervalSince1970: 1_700_000_000)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: "\(dir)/shop 1.dump")
+        let server = try await StaticHTTPServer(directory: dir)
+        defer { server.stop() }
+
+        let http = try HTTPStore(location: "\(server.baseURL)/shop%201.dump")
+        let listed = try await http.list(matching: nil)
+        #expect(listed.count == 1)
+        let object = try #require(listed.first)
+        #expect(object.name == "shop 1.dump")
+        #expect(object.sizeBytes == Int64(data.count))
+        #expect(object.modifiedAt == mtime)
+        #expect(object.uri == "\(server.baseURL)/shop%201.dump")
+        #expect(try await http.list(matching: Glob("*.sql")).isEmpty)
+
+        #expect(try await http.head(object, count: 100) == [UInt8](data.prefix(100)))
+        let staged = try await http.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+        #expect(FileManager.default.contents(atPath: staged.path) == data)
+        #expect(try await http.sidecarDigest(for: object) == staged.sha256)
+
+        let pipe = Pipe()
+        let drain = TempFiles.Drain(pipe.fileHandleForReading)
+        let receipt = try await http.stream(object, to: pipe.fileHandleForWriting, progress: nil)
+        try pipe.fileHandleForWriting.close()
+        #expect(drain.value() == data)
+        #expect(receipt.sha256 == staged.sha256)
+
+        let other = try HTTPStore(location: "\(server.baseURL)/nosidecar.dump")
+        #expect(try await other.sidecarDigest(for: try #require(try await other.list(matching: nil).first)) == nil)
+
+        let missing = try HTTPStore(location: "\(server.baseURL)/gone.dump")
+        let error = await #expect(throws: DrillError.self) { try await missing.list(matching: nil) }
+        #expect(error?.code == .backupNotFound)
+        #expect(error?.message.contains("/gone.dump") == true)
+    }
+
+    @Test("a cut body is resumed even though the server ignores Range: the bytes already written are skipped")
+    func resumeWithoutRangeSupport() async throws {
+        let dir = try TempFiles.directory("drill-http")
+        let data = try TempFiles.random("\(dir)/b.dump", size: 3 << 20)
+        let server = try await StaticHTTPServer(directory: dir)
+        defer { server.stop() }
+        let proxy = try await FaultProxy(upstreamPort: server.port, match: "b.dump", faults: ["cut:800000", "500", "ok"])
+        defer { proxy.stop() }
+        let http = try HTTPStore(location: "\(proxy.endpoint)/b.dump",
+                                 retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(50)))
+        let object = try #require(try await http.list(matching: nil).first)
+        let pipe = Pipe()
+        let drain = TempFiles.Drain(pipe.fileHandleForReading)
+        let receipt = try await http.stream(object, to: pipe.fileHandleForWriting, progress: nil)
+        try pipe.fileHandleForWriting.close()
+        #expect(drain.value() == data)
+        #expect(receipt.sha256 == SHA256Hasher.hex(of: data))
+        let gets = try await proxy.log().filter { $0.method == "GET" }
+        #expect(gets.map(\.fault) == ["cut:800000", "500", "ok"])
+        #expect(gets.last?.range?.hasPrefix("bytes=") == true)
+    }
+
+    @Test("credentials and query strings stay out of reports and messages")
+    func redaction() throws {
+        let store = try HTTPStore(location: "https://user:pa55word@backups.example/x/db.dump?X-Amz-Signature=abc123")
+        #expect(store.displayURL == "https://backups.example/x/db.dump?…")
+        #expect(!store.displayURL.contains("pa55word"))
+        #expect(!store.displayURL.contains("abc123"))
+    }
+}
