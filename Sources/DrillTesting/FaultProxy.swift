@@ -10,9 +10,10 @@ public final class FaultProxy: Sendable {
     public var port: Int { process.port }
     public var endpoint: String { "http://127.0.0.1:\(process.port)" }
 
-    public init(upstreamPort: Int, match: String, faults: [String]) async throws {
+    /// `rejectHead`: every HEAD request gets 405 (a server that only answers GET).
+    public init(upstreamPort: Int, match: String, faults: [String], rejectHead: Bool = false) async throws {
         process = try await FixtureProcess(["proxy", "--upstream", "127.0.0.1:\(upstreamPort)", "--match", match,
-                                      "--faults", faults.joined(separator: ",")])
+                                            "--faults", faults.joined(separator: ",")] + (rejectHead ? ["--reject-head"] : []))
         try await FixtureProcess.waitForPort(process.port)
     }
 

@@ -72,6 +72,25 @@ struct HTTPStoreTests {
         #expect(gets.last?.range?.hasPrefix("bytes=") == true)
     }
 
+    @Test("a server that refuses HEAD: size and Last-Modified come from a one-byte Range GET")
+    func noHead() async throws {
+        let dir = try TempFiles.directory("drill-http")
+        let data = try TempFiles.random("\(dir)/g.dump", size: 123_457)
+        let mtime = Date(timeIntervalSince1970: 1_710_000_000)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: "\(dir)/g.dump")
+        let server = try await StaticHTTPServer(directory: dir)
+        defer { server.stop() }
+        let proxy = try await FaultProxy(upstreamPort: server.port, match: "", faults: [], rejectHead: true)
+        defer { proxy.stop() }
+        let http = try HTTPStore(location: "\(proxy.endpoint)/g.dump")
+        let object = try #require(try await http.list(matching: nil).first)
+        #expect(object.sizeBytes == Int64(data.count))
+        #expect(object.modifiedAt == mtime)
+        #expect(try await proxy.log().map(\.method) == ["HEAD", "GET"])
+        let staged = try await http.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+    }
+
     @Test("credentials and query strings stay out of reports and messages")
     func redaction() throws {
         let store = try HTTPStore(location: "https://user:pa55word@backups.example/x/db.dump?X-Amz-Signature=abc123")

@@ -25,12 +25,19 @@ public struct HTTPStore: BackupStore {
     /// The URL for messages and reports: without user information and with the query hidden (it may hold a signature).
     public var displayURL: String { Self.redact(url.absoluteString) }
 
+    /// A HEAD request gives the size and `Last-Modified`. Servers that refuse HEAD (a pre-signed S3 URL is signed for
+    /// GET only and answers 403; some answer 405 or 501) are asked for the first byte with a Range GET instead.
     public func list(matching pattern: Glob?) async throws -> [BackupObject] {
-        let response = try await send(HTTPRequest(method: .head, url: url.absoluteString, followRedirects: true), limit: 0)
+        var response = try await send(HTTPRequest(method: .head, url: url.absoluteString, followRedirects: true), limit: 0)
+        var size = response.headers["content-length"].flatMap { Int64($0) }
+        if [403, 405, 501].contains(response.status) {
+            response = try await send(HTTPRequest(url: url.absoluteString, headers: ["Range: bytes=0-0"], followRedirects: true),
+                                      limit: 1)
+            size = response.totalSize
+        }
         guard response.isSuccess else { throw error(for: response, display: displayURL) }
         let name = url.lastPathComponent.isEmpty || url.lastPathComponent == "/" ? (url.host ?? "backup") : url.lastPathComponent
         guard pattern?.matches(name) ?? true else { return [] }
-        let size = response.headers["content-length"].flatMap { Int64($0) }
         return [BackupObject(uri: displayURL, name: name, sizeBytes: size, modifiedAt: response.lastModified ?? .distantPast,
                              key: url.absoluteString)]
     }
