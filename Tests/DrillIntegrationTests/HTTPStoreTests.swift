@@ -72,7 +72,7 @@ struct HTTPStoreTests {
         #expect(gets.last?.range?.hasPrefix("bytes=") == true)
     }
 
-    @Test("a server that refuses HEAD: size and Last-Modified come from a one-byte Range GET")
+    @Test("a server that refuses HEAD: size and Last-Modified from a one-byte Range GET; a pre-signed URL's refused sidecar is absent")
     func noHead() async throws {
         let dir = try TempFiles.directory("drill-http")
         let data = try TempFiles.random("\(dir)/g.dump", size: 123_457)
@@ -87,6 +87,17 @@ struct HTTPStoreTests {
         #expect(object.sizeBytes == Int64(data.count))
         #expect(object.modifiedAt == mtime)
         #expect(try await proxy.log().map(\.method) == ["HEAD", "GET"])
+        // With a query string (as a pre-signed URL has), a sidecar answered 403 counts as absent; without one it is an error.
+        let signed = try HTTPStore(location: "\(proxy.endpoint)/g.dump?X-Amz-Signature=abc")
+        let signedObject = try #require(try await signed.list(matching: nil).first)
+        let forbidden = try await FaultProxy(upstreamPort: server.port, match: ".sha256", faults: ["403", "403"])
+        defer { forbidden.stop() }
+        let viaForbidden = try HTTPStore(location: "\(forbidden.endpoint)/g.dump?X-Amz-Signature=abc")
+        #expect(try await viaForbidden.sidecarDigest(for: try #require(try await viaForbidden.list(matching: nil).first)) == nil)
+        let plain = try HTTPStore(location: "\(forbidden.endpoint)/g.dump")
+        let plainObject = try #require(try await plain.list(matching: nil).first)
+        await #expect(throws: DrillError.self) { try await plain.sidecarDigest(for: plainObject) }
+        #expect(signedObject.uri == "\(proxy.endpoint)/g.dump?…")
         let staged = try await http.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
         #expect(staged.sha256 == SHA256Hasher.hex(of: data))
     }

@@ -76,6 +76,11 @@ public struct HTTPStore: BackupStore {
         let display = Self.redact(sidecar)
         let response = try await send(HTTPRequest(url: sidecar, followRedirects: true), limit: 64 * 1024)
         if response.status == 404 || response.status == 410 { return nil }
+        if response.status == 401 || response.status == 403, parts.percentEncodedQuery != nil {
+            // A pre-signed URL's signature covers the backup's path only: its sidecar cannot be reached this way.
+            logger.warning("sidecar refused; treated as absent", metadata: ["url": "\(display)", "status": "\(response.status)"])
+            return nil
+        }
         guard response.isSuccess else { throw error(for: response, display: display) }
         guard let digest = parseSHA256Sidecar(String(decoding: response.body, as: UTF8.self)) else {
             throw DrillError(.digestMismatch, "\(display) is not in sha256sum format")
