@@ -102,6 +102,29 @@ struct HTTPStoreTests {
         #expect(staged.sha256 == SHA256Hasher.hex(of: data))
     }
 
+    @Test("HTTPS: a self-signed server is refused (not retried) unless SSL_CERT_FILE names its certificate")
+    func https() async throws {
+        let dir = try TempFiles.directory("drill-https")
+        let data = try TempFiles.random("\(dir)/t.dump", size: 700_001)
+        let tls = try await StaticHTTPServer.selfSignedCertificate(in: try TempFiles.directory("drill-cert"))
+        let server = try await StaticHTTPServer(directory: dir, tls: tls)
+        defer { server.stop() }
+        #expect(server.baseURL.hasPrefix("https://"))
+
+        let untrusted = try HTTPStore(location: "\(server.baseURL)/t.dump", environment: [:])
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DrillError.self) { try await untrusted.list(matching: nil) }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.lowercased().contains("certificate") == true, "\(error?.message ?? "")")
+        #expect(ContinuousClock.now - started < .seconds(2), "a certificate failure is not retried")
+
+        let trusted = try HTTPStore(location: "\(server.baseURL)/t.dump", environment: ["SSL_CERT_FILE": tls.cert])
+        let object = try #require(try await trusted.list(matching: nil).first)
+        #expect(object.sizeBytes == Int64(data.count))
+        let staged = try await trusted.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+    }
+
     @Test("credentials and query strings stay out of reports and messages")
     func redaction() throws {
         let store = try HTTPStore(location: "https://user:pa55word@backups.example/x/db.dump?X-Amz-Signature=abc123")

@@ -10,14 +10,16 @@ public struct HTTPStore: BackupStore {
     public var retry: RetryPolicy
     public var logger: Logger
 
-    public init(location: String, transport: CurlTransport = CurlTransport(), retry: RetryPolicy = RetryPolicy(),
+    /// Without a `transport`, TLS servers are verified with `SSL_CERT_FILE` when set (else the system's CA store).
+    public init(location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                transport: CurlTransport? = nil, retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "drill.http")) throws {
         guard let url = URL(string: location), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               url.host != nil else {
             throw DrillError(.configuration, "backup.location is not a usable http(s) URL: \(Self.redact(location))")
         }
         self.url = url
-        self.transport = transport
+        self.transport = transport ?? .fromEnvironment(environment, caBundleVariables: ["SSL_CERT_FILE"])
         self.retry = retry
         self.logger = logger
     }
