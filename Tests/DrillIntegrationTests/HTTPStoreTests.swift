@@ -72,6 +72,59 @@ struct HTTPStoreTests {
         #expect(gets.last?.range?.hasPrefix("bytes=") == true)
     }
 
+    @Test("a server that refuses HEAD: size and Last-Modified from a one-byte Range GET; a pre-signed URL's refused sidecar is absent")
+    func noHead() async throws {
+        let dir = try TempFiles.directory("drill-http")
+        let data = try TempFiles.random("\(dir)/g.dump", size: 123_457)
+        let mtime = Date(timeIntervalSince1970: 1_710_000_000)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: "\(dir)/g.dump")
+        let server = try await StaticHTTPServer(directory: dir)
+        defer { server.stop() }
+        let proxy = try await FaultProxy(upstreamPort: server.port, match: "", faults: [], rejectHead: true)
+        defer { proxy.stop() }
+        let http = try HTTPStore(location: "\(proxy.endpoint)/g.dump")
+        let object = try #require(try await http.list(matching: nil).first)
+        #expect(object.sizeBytes == Int64(data.count))
+        #expect(object.modifiedAt == mtime)
+        #expect(try await proxy.log().map(\.method) == ["HEAD", "GET"])
+        // With a query string (as a pre-signed URL has), a sidecar answered 403 counts as absent; without one it is an error.
+        let signed = try HTTPStore(location: "\(proxy.endpoint)/g.dump?X-Amz-Signature=abc")
+        let signedObject = try #require(try await signed.list(matching: nil).first)
+        let forbidden = try await FaultProxy(upstreamPort: server.port, match: ".sha256", faults: ["403", "403"])
+        defer { forbidden.stop() }
+        let viaForbidden = try HTTPStore(location: "\(forbidden.endpoint)/g.dump?X-Amz-Signature=abc")
+        #expect(try await viaForbidden.sidecarDigest(for: try #require(try await viaForbidden.list(matching: nil).first)) == nil)
+        let plain = try HTTPStore(location: "\(forbidden.endpoint)/g.dump")
+        let plainObject = try #require(try await plain.list(matching: nil).first)
+        await #expect(throws: DrillError.self) { try await plain.sidecarDigest(for: plainObject) }
+        #expect(signedObject.uri == "\(proxy.endpoint)/g.dump?…")
+        let staged = try await http.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+    }
+
+    @Test("HTTPS: a self-signed server is refused (not retried) unless SSL_CERT_FILE names its certificate")
+    func https() async throws {
+        let dir = try TempFiles.directory("drill-https")
+        let data = try TempFiles.random("\(dir)/t.dump", size: 700_001)
+        let tls = try await StaticHTTPServer.selfSignedCertificate(in: try TempFiles.directory("drill-cert"))
+        let server = try await StaticHTTPServer(directory: dir, tls: tls)
+        defer { server.stop() }
+        #expect(server.baseURL.hasPrefix("https://"))
+
+        let untrusted = try HTTPStore(location: "\(server.baseURL)/t.dump", environment: [:])
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DrillError.self) { try await untrusted.list(matching: nil) }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.lowercased().contains("certificate") == true, "\(error?.message ?? "")")
+        #expect(ContinuousClock.now - started < .seconds(2), "a certificate failure is not retried")
+
+        let trusted = try HTTPStore(location: "\(server.baseURL)/t.dump", environment: ["SSL_CERT_FILE": tls.cert])
+        let object = try #require(try await trusted.list(matching: nil).first)
+        #expect(object.sizeBytes == Int64(data.count))
+        let staged = try await trusted.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
+        #expect(staged.sha256 == SHA256Hasher.hex(of: data))
+    }
+
     @Test("credentials and query strings stay out of reports and messages")
     func redaction() throws {
         let store = try HTTPStore(location: "https://user:pa55word@backups.example/x/db.dump?X-Amz-Signature=abc123")

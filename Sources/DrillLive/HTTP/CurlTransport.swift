@@ -23,10 +23,19 @@ public struct TransferLimits: Sendable {
 /// cooperative pool; cancelling the awaiting task aborts the transfer.
 public struct CurlTransport: Sendable {
     public var limits: TransferLimits
+    /// A PEM file of CA certificates to verify TLS servers with, instead of the system's store.
+    public var caBundle: String?
 
-    public init(limits: TransferLimits = TransferLimits()) {
+    public init(limits: TransferLimits = TransferLimits(), caBundle: String? = nil) {
         CurlGlobal.ensureInitialised()
         self.limits = limits
+        self.caBundle = caBundle
+    }
+
+    /// A transport configured from the environment: `caBundleVariables` are read in order for a CA bundle path
+    /// (e.g. `AWS_CA_BUNDLE`, `SSL_CERT_FILE`).
+    public static func fromEnvironment(_ env: [String: String], caBundleVariables: [String]) -> CurlTransport {
+        CurlTransport(caBundle: caBundleVariables.lazy.compactMap { env[$0] }.first { !$0.isEmpty })
     }
 
     /// Sends `request` and collects a 2xx body in memory, up to `limit` bytes (the transfer ends there, as a success).
@@ -43,12 +52,12 @@ public struct CurlTransport: Sendable {
     private func perform(_ request: HTTPRequest, collectLimit: Int, consumer: BodyConsumer?) async throws
         -> (response: HTTPResponse, delivered: Int64) {
         let flag = CancelFlag()
-        let limits = self.limits
+        let limits = self.limits, caBundle = self.caBundle
         nonisolated(unsafe) let consumer = consumer
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (k: CheckedContinuation<(HTTPResponse, Int64), any Error>) in
                 let thread = Thread {
-                    k.resume(with: Self.run(request, limits: limits, collectLimit: collectLimit, consumer: consumer, flag: flag))
+                    k.resume(with: Self.run(request, limits: limits, caBundle: caBundle, collectLimit: collectLimit, consumer: consumer, flag: flag))
                 }
                 thread.name = "drill-curl"
                 thread.start()
@@ -59,7 +68,7 @@ public struct CurlTransport: Sendable {
     }
 
     /// The blocking part, on the transfer thread.
-    private static func run(_ request: HTTPRequest, limits: TransferLimits, collectLimit: Int, consumer: BodyConsumer?,
+    private static func run(_ request: HTTPRequest, limits: TransferLimits, caBundle: String?, collectLimit: Int, consumer: BodyConsumer?,
                             flag: CancelFlag) -> Result<(HTTPResponse, Int64), any Error> {
         guard let h = curl_easy_init() else {
             return .failure(TransportFailure(kind: .permanent, curlCode: -1, message: "libcurl could not start a transfer"))
@@ -82,6 +91,7 @@ public struct CurlTransport: Sendable {
             _ = drill_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT, limits.connectTimeoutSeconds)
             _ = drill_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
             _ = drill_curl_setopt_string(h, CURLOPT_USERAGENT, "drill")
+            if let caBundle { _ = drill_curl_setopt_string(h, CURLOPT_CAINFO, caBundle) }
             if request.method == .head { _ = drill_curl_setopt_long(h, CURLOPT_NOBODY, 1) }
             if request.followRedirects {
                 _ = drill_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1)

@@ -10,14 +10,16 @@ public struct HTTPStore: BackupStore {
     public var retry: RetryPolicy
     public var logger: Logger
 
-    public init(location: String, transport: CurlTransport = CurlTransport(), retry: RetryPolicy = RetryPolicy(),
+    /// Without a `transport`, TLS servers are verified with `SSL_CERT_FILE` when set (else the system's CA store).
+    public init(location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                transport: CurlTransport? = nil, retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "drill.http")) throws {
         guard let url = URL(string: location), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               url.host != nil else {
             throw DrillError(.configuration, "backup.location is not a usable http(s) URL: \(Self.redact(location))")
         }
         self.url = url
-        self.transport = transport
+        self.transport = transport ?? .fromEnvironment(environment, caBundleVariables: ["SSL_CERT_FILE"])
         self.retry = retry
         self.logger = logger
     }
@@ -25,12 +27,19 @@ public struct HTTPStore: BackupStore {
     /// The URL for messages and reports: without user information and with the query hidden (it may hold a signature).
     public var displayURL: String { Self.redact(url.absoluteString) }
 
+    /// A HEAD request gives the size and `Last-Modified`. Servers that refuse HEAD (a pre-signed S3 URL is signed for
+    /// GET only and answers 403; some answer 405 or 501) are asked for the first byte with a Range GET instead.
     public func list(matching pattern: Glob?) async throws -> [BackupObject] {
-        let response = try await send(HTTPRequest(method: .head, url: url.absoluteString, followRedirects: true), limit: 0)
+        var response = try await send(HTTPRequest(method: .head, url: url.absoluteString, followRedirects: true), limit: 0)
+        var size = response.headers["content-length"].flatMap { Int64($0) }
+        if [403, 405, 501].contains(response.status) {
+            response = try await send(HTTPRequest(url: url.absoluteString, headers: ["Range: bytes=0-0"], followRedirects: true),
+                                      limit: 1)
+            size = response.totalSize
+        }
         guard response.isSuccess else { throw error(for: response, display: displayURL) }
         let name = url.lastPathComponent.isEmpty || url.lastPathComponent == "/" ? (url.host ?? "backup") : url.lastPathComponent
         guard pattern?.matches(name) ?? true else { return [] }
-        let size = response.headers["content-length"].flatMap { Int64($0) }
         return [BackupObject(uri: displayURL, name: name, sizeBytes: size, modifiedAt: response.lastModified ?? .distantPast,
                              key: url.absoluteString)]
     }
@@ -69,6 +78,11 @@ public struct HTTPStore: BackupStore {
         let display = Self.redact(sidecar)
         let response = try await send(HTTPRequest(url: sidecar, followRedirects: true), limit: 64 * 1024)
         if response.status == 404 || response.status == 410 { return nil }
+        if response.status == 401 || response.status == 403, parts.percentEncodedQuery != nil {
+            // A pre-signed URL's signature covers the backup's path only: its sidecar cannot be reached this way.
+            logger.warning("sidecar refused; treated as absent", metadata: ["url": "\(display)", "status": "\(response.status)"])
+            return nil
+        }
         guard response.isSuccess else { throw error(for: response, display: display) }
         guard let digest = parseSHA256Sidecar(String(decoding: response.body, as: UTF8.self)) else {
             throw DrillError(.digestMismatch, "\(display) is not in sha256sum format")

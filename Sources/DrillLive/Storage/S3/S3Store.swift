@@ -14,13 +14,14 @@ public struct S3Store: BackupStore {
     public var logger: Logger
 
     /// Resolves credentials from the environment and the shared credentials file (see `AWSCredentials.resolve`).
+    /// Without a `transport`, TLS servers are verified with `AWS_CA_BUNDLE` or `SSL_CERT_FILE` when set.
     public init(location: String, endpoint: String?, region: String?,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                transport: CurlTransport = CurlTransport(), retry: RetryPolicy = RetryPolicy(),
+                transport: CurlTransport? = nil, retry: RetryPolicy = RetryPolicy(),
                 logger: Logger = Logger(label: "drill.s3")) throws {
         self.location = try S3Location(location: location, endpoint: endpoint, region: region, environment: environment)
         self.credentials = try AWSCredentials.resolve(environment: environment)
-        self.transport = transport
+        self.transport = transport ?? .fromEnvironment(environment, caBundleVariables: ["AWS_CA_BUNDLE", "SSL_CERT_FILE"])
         self.retry = retry
         self.logger = logger
     }
