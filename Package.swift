@@ -42,6 +42,9 @@ let package = Package(
             ]
         ),
 
+        // bench/fetch.sh's driver: fetch one object through drill's stores and print throughput (not shipped in `drill`).
+        .executableTarget(name: "drill-bench", dependencies: ["DrillCore", "DrillLive"]),
+
         // Helpers shared by tests: a real source PostgreSQL cluster, pg_dump fixtures, running the drill binary.
         .target(name: "DrillTesting", dependencies: ["DrillCore", "DrillLive"]),
 

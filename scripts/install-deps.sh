@@ -5,7 +5,7 @@ set -euo pipefail
 
 apt_packages=(libcurl4-openssl-dev libpq-dev libssl-dev postgresql postgresql-client gzip util-linux)
 # The audit tests check outputs with promtool (metrics) and headless Chromium (HTML report).
-[[ "${1:-}" == "--test" ]] && apt_packages+=(prometheus chromium)
+[[ "${1:-}" == "--test" ]] && apt_packages+=(prometheus chromium openssl)
 if [[ "${1:-}" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
 
 missing=()

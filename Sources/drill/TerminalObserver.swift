@@ -100,5 +100,5 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
         return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
     }
 
-    private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+    private func write(_ s: String) { Console.write(FileHandle.standardError, s) }
 }

@@ -101,6 +101,29 @@ struct CommandLineTests {
     }
 }
 
+@Suite("drill when its output goes away", .timeLimit(.minutes(3)))
+struct ClosedOutputTests {
+    @Test("a closed stdout and stderr (drill run … | head, a dropped session) neither crash the run nor leave the cluster")
+    func closedPipes() async throws {
+        let folder = TempFolder("epipe")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
+        let archive = folder.sub("archive")
+        let child = try ChildProcess(ProcessSpec(executable: DrillBinary.path,
+                                                 arguments: ["run", "shop", "--config", config.directory, "--archive", archive],
+                                                 environment: ["TMPDIR": folder.sub("scratch")], unsetEnvironment: ["PG*", "DRILL_*"],
+                                                 stdout: .pipe, stderr: .pipe))
+        try child.stdout?.close()
+        try child.stderrPipe?.close()
+        let result = await child.wait()
+        #expect(result.exitCode == 0, "\(result.summary)")
+        let reports = try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports
+        #expect(reports.first?.report.status == .compliant)
+        expectNothingLeft(folder)
+    }
+}
+
 @Suite("drill plan and environment problems", .timeLimit(.minutes(3)))
 struct PlanCommandTests {
     @Test("plan shows the backup it would restore, its age against the RPO, and the last measured RTO")

@@ -4,7 +4,7 @@ import Logging
 
 /// A private PostgreSQL cluster the drill starts itself: `initdb` into a 0700 temp folder, a server on a free loopback
 /// port and a unix socket in a private folder, run as an unprivileged user when the tool is root. Teardown stops the
-/// server (fast, then immediate, then kill) and deletes every file it had.
+/// server (immediate shutdown, then kill: the data is thrown away) and deletes every file it had.
 public final class EmbeddedCluster: @unchecked Sendable {
     public let binaries: PostgresBinaries
     /// The private folder holding `data/`, the server log and (when short enough) the socket folder.
@@ -166,12 +166,13 @@ public final class EmbeddedCluster: @unchecked Sendable {
         let child: ChildProcess? = lock.withLock { server }
         var notes: [String] = []
         if let child, child.isRunning {
-            // SIGINT: fast shutdown; SIGQUIT: immediate; SIGKILL as the last resort.
-            for (sig, wait) in [(SIGINT, 20.0), (SIGQUIT, 5.0), (SIGKILL, 5.0)] where child.isRunning {
+            // The data is thrown away, so no shutdown checkpoint is needed: SIGQUIT (immediate shutdown) first, which
+            // with fsync on saves the seconds a fast shutdown spends flushing; SIGKILL as the last resort.
+            for (sig, wait) in [(SIGQUIT, 15.0), (SIGKILL, 5.0)] where child.isRunning {
                 child.signal(sig)
                 let deadline = Date().addingTimeInterval(wait)
-                while child.isRunning && Date() < deadline { usleep(20_000) }
-                if sig != SIGINT && !child.isRunning { notes.append("server needed signal \(sig) to stop") }
+                while child.isRunning && Date() < deadline { usleep(10_000) }
+                if sig == SIGKILL && !child.isRunning { notes.append("the server needed SIGKILL to stop") }
             }
             if child.isRunning { notes.append("the scratch server (pid \(child.pid)) did not stop") }
         }

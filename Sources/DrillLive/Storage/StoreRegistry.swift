@@ -13,6 +13,9 @@ public struct StoreRegistry: BackupStoreFactory {
     public static func live() -> StoreRegistry {
         StoreRegistry(makers: [
             "file": { location, _, _ in LocalStore(location: location) },
+            "s3": { location, endpoint, region in try S3Store(location: location, endpoint: endpoint, region: region) },
+            "http": { location, _, _ in try HTTPStore(location: location) },
+            "https": { location, _, _ in try HTTPStore(location: location) },
         ])
     }
 

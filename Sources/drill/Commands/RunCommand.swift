@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
             return (codes, reports)
         }
         let interrupts = Interrupts.install { signal in
-            Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : "terminated"); tearing the scratch database down…")
+            Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated"); tearing the scratch database down…")
             work.cancel()
         }
         var (codes, reports) = await work.value
@@ -109,8 +109,8 @@ struct ArchiveOptions: ParsableArguments {
     }
 }
 
-/// SIGINT and SIGTERM handling: the first signal cancels the drills (teardown still runs); later ones only repeat the
-/// message, so a second Ctrl-C cannot leave a scratch cluster behind.
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal) handling: the first signal cancels the drills (teardown still runs);
+/// later ones only repeat the message, so a second Ctrl-C cannot leave a scratch cluster behind.
 final class Interrupts: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private let lock = NSLock()
@@ -119,7 +119,7 @@ final class Interrupts: @unchecked Sendable {
 
     static func install(_ handler: @escaping @Sendable (Int32) -> Void) -> Interrupts {
         let i = Interrupts()
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {

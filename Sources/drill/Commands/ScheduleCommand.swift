@@ -40,7 +40,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             invocation = .init(executable: executable ?? Self.selfPath(), configDir: Self.absolute(options.config),
                                archive: archive.map(Self.absolute))
         }
-        FileHandle.standardOutput.write(Data(SchedulerUnits.render(emit, every: minutes, invocation: invocation, image: image).utf8))
+        Console.write(FileHandle.standardOutput, SchedulerUnits.render(emit, every: minutes, invocation: invocation, image: image))
     }
 
     static func absolute(_ path: String) -> String {
