@@ -2,6 +2,7 @@ import DrillCore
 import DrillLive
 import DrillTesting
 import Foundation
+import Logging
 import Testing
 
 /// pg_basebackup + WAL archive restored into a scratch cluster, against a real source with archive_mode = on.
@@ -308,6 +309,59 @@ struct PhysicalRestoreTests {
         #expect(report.wal?.firstMissingSegment == nil)
         #expect(report.wal?.newestSegment?.hasPrefix("00000002") == true)
         #expect(report.wal?.timeline == 3, "promoted from timeline 2")
+        expectNothingLeft(folder)
+    }
+
+    @Test("a WAL archive on S3 (moto, signatures checked) restores exactly as the same archive in a folder")
+    func s3Archive() async throws {
+        let folder = TempFolder("pitr-s3")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft", "-z"])
+        let tag = "S\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag, rows: 250, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
+
+        // The same archive, uploaded under a prefix (plus an object in a sub-prefix, which is not part of it).
+        let moto = try await MotoServer.shared.start()
+        let bucket = await MotoServer.shared.newBucketName("walarchive")
+        var ops: [[String: any Sendable]] = [["op": "bucket", "bucket": bucket],
+                                             ["op": "put", "bucket": bucket, "key": "wal/old/000000010000000000000099", "text": "nested"]]
+        for name in before {
+            ops.append(["op": "put", "bucket": bucket, "key": "wal/\(name)", "file": (archive as NSString).appendingPathComponent(name)])
+        }
+        try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: ops)
+
+        let checks = "[\(Self.count(tag, equals: 250))]"
+        let fromFolder = try await runDrill(Self.drill(backups: backups, wal: archive, checks: checks), name: "pitr", in: folder)
+        let s3JSON = Self.drill(backups: backups, wal: "s3://\(bucket)/wal/", checks: checks)
+            .replacingOccurrences(of: #""location": "s3://\#(bucket)/wal/" }"#, with: #""location": "s3://\#(bucket)/wal/", "endpoint": "\#(moto.endpoint)" }"#)
+        #expect(s3JSON.contains(moto.endpoint))
+        let configFolder = TempFolder("pitr-s3c")
+        let config = try ConfigFixture(in: configFolder, drills: ["pitr": s3JSON]).load()
+        let env = moto.environment
+        let stores = StoreRegistry(makers: StoreRegistry.live().makers.merging(["s3": { location, endpoint, region in
+            try S3Store(location: location, endpoint: endpoint, region: region, environment: env)
+        }]) { _, b in b })
+        let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
+                                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stores: stores)
+        let drill = try #require(config.drills.first)
+        let fromS3 = await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
+
+        #expect(fromFolder.status == .compliant, "findings: \(fromFolder.findings)")
+        #expect(fromS3.status == .compliant, "findings: \(fromS3.findings)")
+        #expect(fromS3.checks.map(\.observed) == ["250"])
+        #expect(fromS3.checks.map(\.observed) == fromFolder.checks.map(\.observed))
+        #expect(fromS3.measured.recoveryPoint == fromFolder.measured.recoveryPoint)
+        #expect(fromS3.wal?.location == "s3://\(bucket)/wal/")
+        #expect(fromS3.wal?.segmentsFetched == fromFolder.wal?.segmentsFetched)
+        #expect(fromS3.wal?.bytesFetched == fromFolder.wal?.bytesFetched)
+        #expect(fromS3.wal?.newestSegment == fromFolder.wal?.newestSegment)
+        #expect(fromS3.wal?.backupEndSource == "backup_history_file")
+        #expect(!String(decoding: try fromS3.jsonData(), as: UTF8.self).contains(moto.secretAccessKey))
+        try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 }
