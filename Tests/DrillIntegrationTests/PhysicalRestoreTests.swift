@@ -364,4 +364,68 @@ struct PhysicalRestoreTests {
         try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
+
+    @Test("a base backup on S3 (the newest prefix) with its WAL archive on S3 restores like local ones")
+    func s3BaseBackup() async throws {
+        let folder = TempFolder("pitr-s3b")
+        let local = folder.sub("local")
+        try await source.createLedger("pitr")
+        let backupDir = (local as NSString).appendingPathComponent("base")
+        try await source.baseBackup(into: backupDir, ["-Ft", "-z"])
+        let tag = "B\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag, rows: 120, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
+
+        let moto = try await MotoServer.shared.start()
+        let bucket = await MotoServer.shared.newBucketName("basebackup")
+        var ops: [[String: any Sendable]] = [
+            ["op": "bucket", "bucket": bucket],
+            ["op": "put", "bucket": bucket, "key": "base/20261127T0000Z/base.tar.gz", "text": "an older backup: must not be chosen"],
+            ["op": "put", "bucket": bucket, "key": "base/README", "text": "not a backup"],
+            ["op": "sleep", "seconds": 1.1],
+        ]
+        let files = try FileManager.default.contentsOfDirectory(atPath: backupDir).sorted()
+        #expect(files == ["backup_manifest", "base.tar.gz", "pg_wal.tar.gz"])
+        for name in files {
+            ops.append(["op": "put", "bucket": bucket, "key": "base/20261128T0800Z/\(name)", "file": (backupDir as NSString).appendingPathComponent(name)])
+        }
+        for name in before {
+            ops.append(["op": "put", "bucket": bucket, "key": "wal/\(name)", "file": (archive as NSString).appendingPathComponent(name)])
+        }
+        try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: ops)
+
+        let json = """
+            { "version": 1, "tier": "critical",
+              "backup": { "location": "s3://\(bucket)/base/", "endpoint": "\(moto.endpoint)", "format": "basebackup" },
+              "wal": { "location": "s3://\(bucket)/wal/", "endpoint": "\(moto.endpoint)" },
+              "database": "pitr", "restore": { "profile": "fast" },
+              "checks": [\(Self.count(tag, equals: 120))] }
+            """
+        let config = try ConfigFixture(in: folder, drills: ["pitr": json]).load()
+        let env = moto.environment
+        let stores = StoreRegistry(makers: StoreRegistry.live().makers.merging(["s3": { location, endpoint, region in
+            try S3Store(location: location, endpoint: endpoint, region: region, environment: env)
+        }]) { _, b in b })
+        let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
+                                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stores: stores)
+        let drill = try #require(config.drills.first)
+        let report = await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
+
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.backup.uri == "s3://\(bucket)/base/20261128T0800Z/")
+        #expect(report.backup.name == "20261128T0800Z")
+        #expect(report.backup.sha256?.count == 64)
+        let expectedBytes = try files.map { try FileManager.default.attributesOfItem(atPath: (backupDir as NSString).appendingPathComponent($0))[.size] as! NSNumber }
+            .reduce(Int64(0)) { $0 + $1.int64Value }
+        #expect(report.backup.sizeBytes == expectedBytes)
+        #expect(report.checks.map(\.observed) == ["120"])
+        #expect(report.wal?.verifiedWith != nil)
+        #expect(report.measured.recoveryPointSource == "wal_replay")
+        // The staged download is gone with the scratch cluster.
+        #expect(Leftovers.scratchEntries(in: folder.sub("scratch")).isEmpty)
+        try await expectArchiveUnchanged(since: before)
+        expectNothingLeft(folder)
+    }
 }

@@ -23,9 +23,10 @@ public struct BackupLocator: Sendable {
 
     public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
         let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
-        let candidates = try await store.list(matching: drill.backup.pattern.map(Glob.init))
         // Each base backup is a folder (a prefix on S3) under the location.
         let physical = drill.backup.format == .basebackup
+        let pattern = drill.backup.pattern.map(Glob.init)
+        let candidates = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
         guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") && (!physical || $0.isDirectory) }).latest() else {
             throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
         }

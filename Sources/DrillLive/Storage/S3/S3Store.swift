@@ -66,6 +66,7 @@ public struct S3Store: BackupStore {
     }
 
     public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
+        if object.isDirectory { return try await stageFolder(object, into: directory, progress: progress) }
         let (path, fd) = try StagingFile.create(in: directory, name: object.name)
         do {
             defer { close(fd) }
@@ -105,7 +106,7 @@ public struct S3Store: BackupStore {
     }
 
     /// A small request whose answer is collected in memory, retried on connection failures and 5xx answers.
-    private func send(url: String, limit: Int, headers: [String] = [], what: String) async throws -> HTTPResponse {
+    func send(url: String, limit: Int, headers: [String] = [], what: String) async throws -> HTTPResponse {
         try await transport.collect(request(url: url, headers: headers), limit: limit, retry: retry,
                                     what: "\(what) at \(location.endpoint)", logger: logger)
     }
