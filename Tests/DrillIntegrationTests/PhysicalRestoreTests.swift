@@ -428,4 +428,57 @@ struct PhysicalRestoreTests {
         try await expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
+
+    @Test("interrupted during WAL replay: an aborted report, the recovering server stopped, nothing left behind")
+    func interruptedDuringReplay() async throws {
+        let folder = TempFolder("pitr-int")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        try await source.insert(batch: "interrupted", rows: 10, into: "pitr")
+        try await source.switchWAL()
+        let (_, archive) = try await source.start()
+        let before = try await source.archiveListing()
+        let config = try ConfigFixture(in: folder, drills: ["pitr": Self.drill(backups: backups, wal: archive)]).load()
+        let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
+                                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let drill = try #require(config.drills.first)
+        let interrupter = CancelOnPhase(.walReplay)
+        let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: interrupter)
+        let task = Task { await runner.run(drill, tier: config.tier(of: drill)) }
+        interrupter.task = task
+        let report = await task.value
+        #expect(interrupter.fired)
+        #expect(report.status == .aborted)
+        #expect(ExitCode(report) == .interrupted)
+        #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
+        #expect(report.scratch.removed)
+        try await expectArchiveUnchanged(since: before)
+        expectNothingLeft(folder)
+    }
+}
+
+/// Cancels a drill's task as soon as a given phase starts (an interruption at a known point).
+final class CancelOnPhase: PhaseObserver, @unchecked Sendable {
+    let phase: PhaseName
+    private let lock = NSLock()
+    private var _task: Task<DrillReport, Never>?
+    private var _fired = false
+    init(_ phase: PhaseName) { self.phase = phase }
+    var task: Task<DrillReport, Never>? {
+        get { lock.withLock { _task } }
+        set { lock.withLock { _task = newValue } }
+    }
+    var fired: Bool { lock.withLock { _fired } }
+    func drillStarted(_ drill: String, tier: String) {}
+    func phaseStarted(_ p: PhaseName, detail: String) {
+        guard p == phase else { return }
+        lock.withLock { _fired = true }
+        // The task is set right after it starts; wait for it if the phase comes first.
+        while task == nil { usleep(1000) }
+        task?.cancel()
+    }
+    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {}
+    func transfer(done: Int64, total: Int64?) {}
+    func note(_ text: String) {}
 }
