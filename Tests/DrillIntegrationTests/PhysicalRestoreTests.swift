@@ -30,8 +30,8 @@ struct PhysicalRestoreTests {
     let source = PhysicalSource.shared
 
     /// The drill must never write into the source's WAL archive (the restored copy runs with archive_mode = off).
-    func expectArchiveUnchanged(since before: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let after = try await source.archiveListing()
+    static func expectArchiveUnchanged(since before: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let after = try await PhysicalSource.shared.archiveListing()
         #expect(after == before, "the drill wrote into the source archive: \(Set(after).subtracting(before).sorted())",
                 sourceLocation: sourceLocation)
     }
@@ -73,7 +73,7 @@ struct PhysicalRestoreTests {
         #expect(wal.backupEndSource == "backup_history_file")
         #expect(report.scratch.removed)
         // Nothing was written into the source's archive, and nothing of the drill remains.
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -110,7 +110,7 @@ struct PhysicalRestoreTests {
         // RPO for an explicit target: the gap between the target and the last replayed commit.
         let rpo = try #require(report.measured.rpoSeconds)
         #expect(rpo >= 0 && rpo < 2, "rpo \(rpo)")
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -133,7 +133,7 @@ struct PhysicalRestoreTests {
         let chosen = try #require(wal.targetTime)
         let end = try #require(wal.backupEndAt)
         #expect(chosen >= end.addingTimeInterval(-0.001) && chosen <= last.addingTimeInterval(0.001), "\(end) ≤ \(chosen) ≤ \(last)")
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -183,7 +183,7 @@ struct PhysicalRestoreTests {
         #expect(report.findings.contains { $0.contains("pg_verifybackup") && $0.contains(member) }, "findings: \(report.findings), member \(member)")
         #expect(report.phases.contains { $0.name == "verify" && !$0.ok })
         #expect(!report.phases.contains { $0.name == "wal_replay" })
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -202,7 +202,7 @@ struct PhysicalRestoreTests {
         #expect(report.failureCode == "configuration")
         #expect(ExitCode(report) == .usage)
         #expect(report.findings.contains { $0.contains("before the end of the base backup") }, "findings: \(report.findings)")
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -223,7 +223,7 @@ struct PhysicalRestoreTests {
         #expect(ExitCode(report) == .failed)
         #expect(report.findings.contains { $0.contains("past the end of the archived WAL") }, "findings: \(report.findings)")
         #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -252,7 +252,7 @@ struct PhysicalRestoreTests {
         let early = try await DrillBinary.run(["run", "early", "--config", config.directory, "--archive", reports], environment: env)
         #expect(early.exitCode == 2, "\(early.output)")
         #expect(early.output.contains("before the end of the base backup"), "\(early.output)")
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
 
@@ -312,123 +312,6 @@ struct PhysicalRestoreTests {
         expectNothingLeft(folder)
     }
 
-    @Test("a WAL archive on S3 (moto, signatures checked) restores exactly as the same archive in a folder")
-    func s3Archive() async throws {
-        let folder = TempFolder("pitr-s3")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft", "-z"])
-        let tag = "S\(UUID().uuidString.prefix(6))"
-        try await source.insert(batch: tag, rows: 250, into: "pitr")
-        try await source.switchWAL()
-        let (_, archive) = try await source.start()
-        let before = try await source.archiveListing()
-
-        // The same archive, uploaded under a prefix (plus an object in a sub-prefix, which is not part of it).
-        let moto = try await MotoServer.shared.start()
-        let bucket = await MotoServer.shared.newBucketName("walarchive")
-        var ops: [[String: any Sendable]] = [["op": "bucket", "bucket": bucket],
-                                             ["op": "put", "bucket": bucket, "key": "wal/old/000000010000000000000099", "text": "nested"]]
-        for name in before {
-            ops.append(["op": "put", "bucket": bucket, "key": "wal/\(name)", "file": (archive as NSString).appendingPathComponent(name)])
-        }
-        try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: ops)
-
-        let checks = "[\(Self.count(tag, equals: 250))]"
-        let fromFolder = try await runDrill(Self.drill(backups: backups, wal: archive, checks: checks), name: "pitr", in: folder)
-        let s3JSON = Self.drill(backups: backups, wal: "s3://\(bucket)/wal/", checks: checks)
-            .replacingOccurrences(of: #""location": "s3://\#(bucket)/wal/" }"#, with: #""location": "s3://\#(bucket)/wal/", "endpoint": "\#(moto.endpoint)" }"#)
-        #expect(s3JSON.contains(moto.endpoint))
-        let configFolder = TempFolder("pitr-s3c")
-        let config = try ConfigFixture(in: configFolder, drills: ["pitr": s3JSON]).load()
-        let env = moto.environment
-        let stores = StoreRegistry(makers: StoreRegistry.live().makers.merging(["s3": { location, endpoint, region in
-            try S3Store(location: location, endpoint: endpoint, region: region, environment: env)
-        }]) { _, b in b })
-        let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
-                                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stores: stores)
-        let drill = try #require(config.drills.first)
-        let fromS3 = await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
-
-        #expect(fromFolder.status == .compliant, "findings: \(fromFolder.findings)")
-        #expect(fromS3.status == .compliant, "findings: \(fromS3.findings)")
-        #expect(fromS3.checks.map(\.observed) == ["250"])
-        #expect(fromS3.checks.map(\.observed) == fromFolder.checks.map(\.observed))
-        #expect(fromS3.measured.recoveryPoint == fromFolder.measured.recoveryPoint)
-        #expect(fromS3.wal?.location == "s3://\(bucket)/wal/")
-        #expect(fromS3.wal?.segmentsFetched == fromFolder.wal?.segmentsFetched)
-        #expect(fromS3.wal?.bytesFetched == fromFolder.wal?.bytesFetched)
-        #expect(fromS3.wal?.newestSegment == fromFolder.wal?.newestSegment)
-        #expect(fromS3.wal?.backupEndSource == "backup_history_file")
-        #expect(!String(decoding: try fromS3.jsonData(), as: UTF8.self).contains(moto.secretAccessKey))
-        try await expectArchiveUnchanged(since: before)
-        expectNothingLeft(folder)
-    }
-
-    @Test("a base backup on S3 (the newest prefix) with its WAL archive on S3 restores like local ones")
-    func s3BaseBackup() async throws {
-        let folder = TempFolder("pitr-s3b")
-        let local = folder.sub("local")
-        try await source.createLedger("pitr")
-        let backupDir = (local as NSString).appendingPathComponent("base")
-        try await source.baseBackup(into: backupDir, ["-Ft", "-z"])
-        let tag = "B\(UUID().uuidString.prefix(6))"
-        try await source.insert(batch: tag, rows: 120, into: "pitr")
-        try await source.switchWAL()
-        let (_, archive) = try await source.start()
-        let before = try await source.archiveListing()
-
-        let moto = try await MotoServer.shared.start()
-        let bucket = await MotoServer.shared.newBucketName("basebackup")
-        var ops: [[String: any Sendable]] = [
-            ["op": "bucket", "bucket": bucket],
-            ["op": "put", "bucket": bucket, "key": "base/20261127T0000Z/base.tar.gz", "text": "an older backup: must not be chosen"],
-            ["op": "put", "bucket": bucket, "key": "base/README", "text": "not a backup"],
-            ["op": "sleep", "seconds": 1.1],
-        ]
-        let files = try FileManager.default.contentsOfDirectory(atPath: backupDir).sorted()
-        #expect(files == ["backup_manifest", "base.tar.gz", "pg_wal.tar.gz"])
-        for name in files {
-            ops.append(["op": "put", "bucket": bucket, "key": "base/20261128T0800Z/\(name)", "file": (backupDir as NSString).appendingPathComponent(name)])
-        }
-        for name in before {
-            ops.append(["op": "put", "bucket": bucket, "key": "wal/\(name)", "file": (archive as NSString).appendingPathComponent(name)])
-        }
-        try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: ops)
-
-        let json = """
-            { "version": 1, "tier": "critical",
-              "backup": { "location": "s3://\(bucket)/base/", "endpoint": "\(moto.endpoint)", "format": "basebackup" },
-              "wal": { "location": "s3://\(bucket)/wal/", "endpoint": "\(moto.endpoint)" },
-              "database": "pitr", "restore": { "profile": "fast" },
-              "checks": [\(Self.count(tag, equals: 120))] }
-            """
-        let config = try ConfigFixture(in: folder, drills: ["pitr": json]).load()
-        let env = moto.environment
-        let stores = StoreRegistry(makers: StoreRegistry.live().makers.merging(["s3": { location, endpoint, region in
-            try S3Store(location: location, endpoint: endpoint, region: region, environment: env)
-        }]) { _, b in b })
-        let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
-                                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stores: stores)
-        let drill = try #require(config.drills.first)
-        let report = await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
-
-        #expect(report.status == .compliant, "findings: \(report.findings)")
-        #expect(report.backup.uri == "s3://\(bucket)/base/20261128T0800Z/")
-        #expect(report.backup.name == "20261128T0800Z")
-        #expect(report.backup.sha256?.count == 64)
-        let expectedBytes = try files.map { try FileManager.default.attributesOfItem(atPath: (backupDir as NSString).appendingPathComponent($0))[.size] as! NSNumber }
-            .reduce(Int64(0)) { $0 + $1.int64Value }
-        #expect(report.backup.sizeBytes == expectedBytes)
-        #expect(report.checks.map(\.observed) == ["120"])
-        #expect(report.wal?.verifiedWith != nil)
-        #expect(report.measured.recoveryPointSource == "wal_replay")
-        // The staged download is gone with the scratch cluster.
-        #expect(Leftovers.scratchEntries(in: folder.sub("scratch")).isEmpty)
-        try await expectArchiveUnchanged(since: before)
-        expectNothingLeft(folder)
-    }
-
     @Test("interrupted during WAL replay: an aborted report, the recovering server stopped, nothing left behind")
     func interruptedDuringReplay() async throws {
         let folder = TempFolder("pitr-int")
@@ -453,32 +336,7 @@ struct PhysicalRestoreTests {
         #expect(ExitCode(report) == .interrupted)
         #expect(report.phases.contains { $0.name == "wal_replay" && !$0.ok })
         #expect(report.scratch.removed)
-        try await expectArchiveUnchanged(since: before)
+        try await Self.expectArchiveUnchanged(since: before)
         expectNothingLeft(folder)
     }
-}
-
-/// Cancels a drill's task as soon as a given phase starts (an interruption at a known point).
-final class CancelOnPhase: PhaseObserver, @unchecked Sendable {
-    let phase: PhaseName
-    private let lock = NSLock()
-    private var _task: Task<DrillReport, Never>?
-    private var _fired = false
-    init(_ phase: PhaseName) { self.phase = phase }
-    var task: Task<DrillReport, Never>? {
-        get { lock.withLock { _task } }
-        set { lock.withLock { _task = newValue } }
-    }
-    var fired: Bool { lock.withLock { _fired } }
-    func drillStarted(_ drill: String, tier: String) {}
-    func phaseStarted(_ p: PhaseName, detail: String) {
-        guard p == phase else { return }
-        lock.withLock { _fired = true }
-        // The task is set right after it starts; wait for it if the phase comes first.
-        while task == nil { usleep(1000) }
-        task?.cancel()
-    }
-    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {}
-    func transfer(done: Int64, total: Int64?) {}
-    func note(_ text: String) {}
 }
