@@ -5,7 +5,7 @@ import Logging
 /// The writers' lock of an S3 archive: an object `<prefix>.lock` created with `If-None-Match: *` and deleted afterwards.
 extension S3ArchiveStorage {
     /// The lock's key: `.lock` under the prefix, as in a local archive (list() leaves it out).
-    var lockKey: String { store.location.prefix + ".lock" }
+    public var lockKey: String { store.location.prefix + ".lock" }
 
     public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         let token = try await acquireLock()

@@ -81,8 +81,8 @@ public struct CurlTransport: Sendable {
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
         for line in request.headers { headerList = curl_slist_append(headerList, line) }
-        // No `Expect: 100-continue` round trip for a small upload.
-        if request.method == .put { headerList = curl_slist_append(headerList, "Expect:") }
+        // Not `Expect:` to skip the 100-continue round trip: curl 7.88 signs that removed header as an empty one and
+        // S3 answers SignatureDoesNotMatch. Its own `Expect: 100-continue` (bodies over 1 KiB) is left out of the signature.
 
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in
             _ = drill_curl_setopt_string(h, CURLOPT_URL, request.url)
