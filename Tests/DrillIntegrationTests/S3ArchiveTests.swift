@@ -181,6 +181,33 @@ struct S3ArchiveTests {
         #expect(try await objects(moto, bucket, prefix: "reports/.lock").isEmpty)
     }
 
+    @Test("two drill run processes append to one S3 archive at the same time: two entries, one chain")
+    func twoProcesses() async throws {
+        let (moto, bucket, s3env) = try await bucket("archivetwoprocs")
+        let folder = TempFolder("s3-archive-two")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop-20260101.dump")
+        let drill = ConfigFixture.drill(location: backups, pattern: "shop*", checks: ConfigFixture.shopChecks(orders: Shop.orders))
+        let config = try ConfigFixture(in: folder, drills: ["shop": drill])
+        let archive = "s3://\(bucket)/two"
+        var env = s3env
+        env["DRILL_SCRATCH_DIR"] = folder.sub("scratch")
+        let args = ["run", "shop", "--config", config.directory, "--archive", archive]
+        async let a = DrillBinary.run(args, environment: env, unset: ["PG*", "DRILL_*", "AWS_*"])
+        async let b = DrillBinary.run(args, environment: env, unset: ["PG*", "DRILL_*", "AWS_*"])
+        let runs = try await [a, b]
+        for run in runs { #expect(run.exitCode == 0, "\(run.output)") }
+        expectNothingLeft(folder)
+        let verify = try await DrillBinary.run(["archive", "verify", "--archive", archive], environment: s3env,
+                                               unset: ["PG*", "DRILL_*", "AWS_*"])
+        #expect(verify.exitCode == 0, "\(verify.output)")
+        #expect(verify.stdout.contains("intact: 2 reports in the chain"), "\(verify.stdout)")
+        let keys = try await objects(moto, bucket, prefix: "two/").keys
+        #expect(keys.filter { $0.hasPrefix("two/chain/") }.sorted() == ["two/chain/00000001.sha256", "two/chain/00000002.sha256"])
+        #expect(keys.count == 6, "\(keys.sorted())")
+        #expect(!keys.contains("two/.lock"))
+    }
+
     @Test("the lock: a writer waits while it is held, gives up naming the holder, and breaks a stale one")
     func lockObject() async throws {
         let (moto, bucket, env) = try await bucket("archivelock")
