@@ -42,9 +42,13 @@ extension S3ArchiveStorage {
             attempt += 1
             let text = Self.lockText(token: token, acquiredAt: now())
             if try await putIfAbsent(key: lockKey, data: Data(text.utf8)) == .created {
-                // Read it back: on a store whose conditional write is not atomic, a racing writer may have replaced it.
-                if let mine = try? await lockObject(), mine.text.contains("token: \(token)") { return token }
-                store.logger.warning("the archive lock was replaced right after it was taken; waiting", metadata: ["lock": "\(uri)"])
+                // Read it back: on a server whose conditional write is not atomic, a racing writer may have replaced it.
+                // On S3 the created PUT is the proof; a read-back that fails does not make the lock any less ours.
+                let readBack: LockObject?
+                do { readBack = try await lockObject() } catch { return token }
+                if let mine = readBack, mine.text.contains("token: \(token)") { return token }
+                store.logger.warning("the archive lock was replaced or removed right after it was taken; waiting",
+                                     metadata: ["lock": "\(uri)", "holder": "\(readBack?.holder ?? "none")"])
             } else if let current = try await lockObject() {
                 holder = current.holder
                 since = current.lastModified
@@ -56,9 +60,7 @@ extension S3ArchiveStorage {
                     try await delete(key: lockKey)
                     continue
                 }
-            } else {
-                continue  // released between our PUT and our GET: try again at once
-            }
+            }  // else released between our PUT and our GET: try again after the pause
             guard clock.now < deadline else {
                 let at = since.map { " since \(RFC3339.format($0))" } ?? ""
                 throw ArchiveError("the archive lock \(uri) is held\(at) by \(holder); gave up after \(lockWait). If no drill "
