@@ -27,10 +27,11 @@ struct S3ArchiveTests {
     }
 
     func storage(_ location: String, env: [String: String], lockWait: Duration = .seconds(120),
-                 staleAfter: Duration = .seconds(600)) throws -> S3ArchiveStorage {
+                 staleAfter: Duration = .seconds(600), log: LogRecorder? = nil) throws -> S3ArchiveStorage {
         try S3ArchiveStorage(location: location, environment: env, retry: RetryPolicy(maxAttempts: 2),
                              lockWait: lockWait, staleAfter: staleAfter,
-                             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                             logger: Logger(label: "test", factory: { _ in
+                                 log.map { $0 as any LogHandler } ?? SwiftLogNoOpLogHandler() }))
     }
 
     @Test("s3:// archive locations build the S3 storage, with the prefix as a folder")
@@ -110,6 +111,9 @@ struct S3ArchiveTests {
         #expect(bad.stdout.contains("TAMPERED: \(archive)"), "\(bad.stdout)")
         #expect(bad.stdout.contains("first problem: edited: \(relJSON)"), "\(bad.stdout)")
         for output in [verify.output, history.output, bad.output] { #expect(!output.contains(secret)) }
+        for path in try await reader.list() {
+            #expect(!String(decoding: try await reader.read(path), as: UTF8.self).contains(secret), "\(path) shows the secret")
+        }
     }
 
     @Test("drill archive verify with a wrong secret: exit 3 (archive unreadable), a clear message, the secret nowhere")
@@ -236,8 +240,13 @@ struct S3ArchiveTests {
         try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: [
             ["op": "put", "bucket": bucket, "key": "a/.lock", "text": held], ["op": "sleep", "seconds": 2.5],
         ])
-        let breaker = ReportArchive(storage: try storage(location, env: env, lockWait: .seconds(1), staleAfter: .seconds(2)))
+        let log = LogRecorder()
+        let breaker = ReportArchive(storage: try storage(location, env: env, lockWait: .seconds(1), staleAfter: .seconds(2), log: log))
         let second = try await breaker.append(report)
+        let broken = log.messages.filter { $0.message == "breaking a stale archive lock" }
+        #expect(broken.count == 1, "\(log.messages)")
+        #expect(broken.first?.metadata["holder"] == "otherhost pid 4242")
+        #expect(broken.first?.metadata["since"]?.hasPrefix("20") == true, "\(broken)")
         #expect(second.entry.sequence == 2)
         #expect(second.report.previousSHA256 == first.entry.jsonSHA256)
         let keys = try await objects(moto, bucket, prefix: "a/").keys
