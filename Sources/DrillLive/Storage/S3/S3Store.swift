@@ -7,7 +7,7 @@ import Logging
 /// `list` pages through ListObjectsV2 (objects directly under the prefix, like a folder); downloads hash the bytes as
 /// they arrive, retry with backoff and resume with Range requests. Messages name the bucket and key, never a secret.
 public struct S3Store: BackupStore {
-    public let location: S3Location
+    public var location: S3Location
     public let credentials: AWSCredentials?
     public var transport: CurlTransport
     public var retry: RetryPolicy
@@ -97,16 +97,18 @@ public struct S3Store: BackupStore {
 
     // MARK: - Requests
 
-    private func request(url: String, headers: [String] = []) -> HTTPRequest {
+    /// A signed request (payload `UNSIGNED-PAYLOAD`, as S3 accepts over any transport).
+    func request(_ method: HTTPRequest.Method = .get, url: String, body: Data? = nil, headers: [String] = []) -> HTTPRequest {
         var h = headers + ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credentials?.sessionToken { h.append("X-Amz-Security-Token: \(token)") }
-        return HTTPRequest(method: .get, url: url, headers: h,
+        return HTTPRequest(method: method, url: url, body: body, headers: h,
                            signing: credentials.map { SigV4Signing(region: location.region, credentials: $0) })
     }
 
     /// A small request whose answer is collected in memory, retried on connection failures and 5xx answers.
-    private func send(url: String, limit: Int, headers: [String] = [], what: String) async throws -> HTTPResponse {
-        try await transport.collect(request(url: url, headers: headers), limit: limit, retry: retry,
+    func send(_ method: HTTPRequest.Method = .get, url: String, body: Data? = nil, limit: Int, headers: [String] = [],
+              what: String) async throws -> HTTPResponse {
+        try await transport.collect(request(method, url: url, body: body, headers: headers), limit: limit, retry: retry,
                                     what: "\(what) at \(location.endpoint)", logger: logger)
     }
 
