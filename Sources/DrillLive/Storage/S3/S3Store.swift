@@ -6,7 +6,7 @@ import Logging
 ///
 /// `list` pages through ListObjectsV2 (objects directly under the prefix, like a folder); downloads hash the bytes as
 /// they arrive, retry with backoff and resume with Range requests. Messages name the bucket and key, never a secret.
-public struct S3Store: BackupStore {
+public struct S3Store: FetchingStore {
     public var location: S3Location
     public let credentials: AWSCredentials?
     public var transport: CurlTransport
@@ -65,25 +65,6 @@ public struct S3Store: BackupStore {
         return [UInt8](response.body.prefix(count))
     }
 
-    public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
-        let (path, fd) = try StagingFile.create(in: directory, name: object.name)
-        do {
-            defer { close(fd) }
-            let (bytes, digest) = try await fetcher(for: object).download(
-                into: DownloadSink(fd: fd, expectedSize: object.sizeBytes, progress: progress))
-            return StagedBackup(path: path, isDirectory: false, sizeBytes: bytes, sha256: digest, isTemporary: true)
-        } catch {
-            unlink(path)
-            throw error
-        }
-    }
-
-    public func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt {
-        let (bytes, digest) = try await fetcher(for: object).download(
-            into: DownloadSink(fd: sink.fileDescriptor, expectedSize: object.sizeBytes, progress: progress))
-        return StreamReceipt(bytes: bytes, sha256: digest)
-    }
-
     public func sidecarDigest(for object: BackupObject) async throws -> String? {
         let key = object.key + ".sha256"
         let response = try await send(url: location.objectURL(key: key), limit: 64 * 1024, what: "read \(location.uri(key: key))")
@@ -112,7 +93,7 @@ public struct S3Store: BackupStore {
                                     what: "\(what) at \(location.endpoint)", logger: logger)
     }
 
-    private func fetcher(for object: BackupObject) -> ObjectFetcher {
+    func fetcher(for object: BackupObject) -> ObjectFetcher {
         let url = location.objectURL(key: object.key)
         let store = self
         return ObjectFetcher(transport: transport, retry: retry, displayName: object.uri,
