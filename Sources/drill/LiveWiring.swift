@@ -10,7 +10,8 @@ enum LiveWiring {
                                     logger: logger)
     }
 
-    static func archive(_ location: String) -> ReportArchive {
-        ReportArchive(storage: LocalArchiveStorage(root: location))
+    /// The archive at `location`: a local folder or `s3://bucket/prefix/` (see `ArchiveLocation`).
+    static func archive(_ location: String, logger: Logger = Logger(label: "drill.archive")) throws -> ReportArchive {
+        ReportArchive(storage: try ArchiveLocation.storage(for: location, logger: logger))
     }
 }

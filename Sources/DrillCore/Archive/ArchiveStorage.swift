@@ -1,17 +1,24 @@
 import Foundation
 
-/// Where reports are kept: a local folder (or, later, an S3 prefix). Append-only by convention: the archive never
-/// rewrites or deletes a report.
+/// Where reports are kept: a local folder or an S3 prefix. Append-only by convention: the archive never rewrites or
+/// deletes a report.
 public protocol ArchiveStorage: Sendable {
     /// Human-readable location, for messages (no credentials).
     var location: String { get }
+    /// Where a file of the archive is, for messages: `/var/lib/drill/archive/2026/11/x.md`, `s3://b/p/2026/11/x.md`.
+    func displayPath(_ path: String) -> String
     /// Relative paths (`2026/11/shop-20261128T073000Z.json`) of every file in the archive.
     func list() async throws -> [String]
     func read(_ path: String) async throws -> Data
-    /// Writes a new file atomically and durably (temp file, fsync, rename, fsync of the folder). Fails if it exists.
+    /// Writes a new file atomically and durably (a local folder: temp file, fsync, link, fsync of the folder; S3: a
+    /// conditional PUT). Fails if it exists: nothing is ever overwritten.
     func create(_ path: String, data: Data) async throws
     /// Runs `body` holding the archive's writer lock, so concurrent runs append one after another.
     func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
+}
+
+extension ArchiveStorage {
+    public func displayPath(_ path: String) -> String { (location as NSString).appendingPathComponent(path) }
 }
 
 /// The audit archive: reports laid out as `<YYYY>/<MM>/<drill>-<UTC timestamp>.json` and `.md`, linked into a hash

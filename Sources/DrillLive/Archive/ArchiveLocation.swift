@@ -1,12 +1,16 @@
 import DrillCore
 import Foundation
+import Logging
 
 /// From an `--archive` argument to the storage holding it: a local folder (`/var/lib/drill/archive`, `file:///…`)
-/// or, once the S3 client lands, `s3://bucket/prefix/`. A new backend is one `ArchiveStorage` file plus a case here.
+/// or an S3 prefix (`s3://bucket/prefix/`). A new backend is one `ArchiveStorage` file plus a case here.
 public enum ArchiveLocation {
-    public static func storage(for location: String) throws -> any ArchiveStorage {
-        if location.hasPrefix("s3://") {
-            throw ArchiveError("archives on S3 (\(location)) are not supported by this build yet; use a local folder")
+    /// For `s3://`, endpoint, region and credentials come from `environment` (as for S3 backups).
+    public static func storage(for location: String,
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               logger: Logger = Logger(label: "drill.archive")) throws -> any ArchiveStorage {
+        if location.lowercased().hasPrefix("s3://") {
+            return try S3ArchiveStorage(location: location, environment: environment, logger: logger)
         }
         if location.hasPrefix("file://") {
             guard let url = URL(string: location), url.isFileURL else { throw ArchiveError("not a file URL: \(location)") }

@@ -29,12 +29,28 @@ final class CurlTransfer: @unchecked Sendable {
     var body = Data()
     var consumerOutcome: BodyDisposition = .more
     var bytesDelivered: Int64 = 0
+    /// The body of an upload (PUT) and how much of it libcurl has read.
+    let upload: Data
+    private var uploadOffset = 0
 
-    init(handle: UnsafeMutableRawPointer, consumer: BodyConsumer?, collectLimit: Int, cancelled: CancelFlag) {
+    init(handle: UnsafeMutableRawPointer, consumer: BodyConsumer?, collectLimit: Int, cancelled: CancelFlag,
+         upload: Data = Data()) {
         self.handle = handle
         self.consumer = consumer
         self.collectLimit = collectLimit
         self.cancelled = cancelled
+        self.upload = upload
+    }
+
+    /// Fills libcurl's buffer with the next bytes of the upload; 0 at the end.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(buffer.count, upload.count - uploadOffset)
+        guard n > 0 else { return 0 }
+        upload.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + uploadOffset, byteCount: n)
+        }
+        uploadOffset += n
+        return n
     }
 
     /// A header line; a status line starts a new header block (after `100 Continue` or a redirect).
@@ -93,6 +109,12 @@ let curlWriteCallback: drill_curl_data_cb = { ptr, size, nmemb, userdata in
     let count = size * nmemb
     let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
     return transfer.write(bytes) ? count : 0
+}
+
+let curlReadCallback: drill_curl_data_cb = { ptr, size, nmemb, userdata in
+    guard let userdata, let ptr else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.read(into: UnsafeMutableRawBufferPointer(start: ptr, count: size * nmemb))
 }
 
 let curlHeaderCallback: drill_curl_data_cb = { ptr, size, nmemb, userdata in

@@ -3,20 +3,23 @@ import Foundation
 /// One HTTP request as the transport sends it. The URL must already be encoded (for S3: AWS-URI-encoded path, sorted
 /// query); it is never logged as is when it may carry credentials.
 public struct HTTPRequest: Sendable {
-    public enum Method: String, Sendable { case get = "GET", head = "HEAD" }
+    public enum Method: String, Sendable { case get = "GET", head = "HEAD", put = "PUT", delete = "DELETE" }
 
     public var method: Method
     public var url: String
+    /// The body of a PUT (small: it is held in memory and sent again as a whole on a retry).
+    public var body: Data?
     /// Extra header lines (`Name: value`).
     public var headers: [String]
     /// SigV4 signing (S3); nil for a plain or anonymous request.
     public var signing: SigV4Signing?
     public var followRedirects: Bool
 
-    public init(method: Method = .get, url: String, headers: [String] = [], signing: SigV4Signing? = nil,
+    public init(method: Method = .get, url: String, body: Data? = nil, headers: [String] = [], signing: SigV4Signing? = nil,
                 followRedirects: Bool = false) {
         self.method = method
         self.url = url
+        self.body = body
         self.headers = headers
         self.signing = signing
         self.followRedirects = followRedirects

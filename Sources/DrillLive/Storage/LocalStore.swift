@@ -31,7 +31,9 @@ public struct LocalStore: BackupStore {
         var out: [BackupObject] = []
         for name in names where !name.hasPrefix(".") && (pattern?.matches(name) ?? true) {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let attrs = try? fm.attributesOfItem(atPath: path) else { continue }
+            // Symbolic links are followed (a `latest.dump` link is a common convention); dangling ones are skipped.
+            let target = (path as NSString).resolvingSymlinksInPath
+            guard let attrs = try? fm.attributesOfItem(atPath: target) else { continue }
             let type = attrs[.type] as? FileAttributeType
             let isDirectory = type == .typeDirectory
             guard isDirectory || type == .typeRegular else { continue }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import DrillCore
 import DrillLive
+import Logging
 
 extension ArchiveOptions {
     /// The archive with the live SHA-256; exits 2 when the location is not usable.
-    func open(config: String) throws -> ReportArchive {
+    func open(config: String, logger: Logger = Logger(label: "drill.archive")) throws -> ReportArchive {
         do {
-            return ReportArchive(storage: try ArchiveLocation.storage(for: location(config: config)))
+            return try LiveWiring.archive(location(config: config), logger: logger)
         } catch {
             Console.error("drill: \(error)")
             throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)

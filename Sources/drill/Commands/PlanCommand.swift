@@ -40,7 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
         let folder = try options.load()
         let drills = try options.select(targets, all: targets.isEmpty, in: folder)
         let locator = BackupLocator(stores: StoreRegistry.live(), archiveTimeZone: .current)
-        let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
+        let archive = try archiveOptions.open(config: options.config)
         let history = (try? await archive.reports().reports) ?? []
         let now = Date()
         var entries: [Entry] = []

@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
         let drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
-        let archive = LiveWiring.archive(archiveOptions.location(config: options.config))
+        let archive = try archiveOptions.open(config: options.config, logger: logger)
         let interactive = Console.stderrIsTerminal
         let observer = TerminalObserver(interactive: interactive)
         let deps = await LiveWiring.dependencies(logger: logger)
@@ -71,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
                 reports.append(report)
                 let published = await publisher.publish(report)  // archive first, then the alert
                 if let paths = published.archived {
-                    Summary.print(report, reportPath: (archive.storage.location as NSString).appendingPathComponent(paths.markdown))
+                    Summary.print(report, reportPath: archive.storage.displayPath(paths.markdown))
                 } else {
                     Summary.print(report, reportPath: nil)
                     Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(published.archiveError ?? "")")
@@ -99,7 +99,8 @@ struct RunCommand: AsyncParsableCommand {
 /// `--archive DIR`, shared by the commands that read or write reports.
 struct ArchiveOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The audit archive (default: $DRILL_ARCHIVE, else the archive/ folder inside the config folder).", valueName: "DIR"))
+        "The audit archive: a folder or s3://bucket/prefix/ (default: $DRILL_ARCHIVE, else the archive/ folder inside the config folder).",
+        valueName: "DIR|S3URL"))
     var archive: String?
 
     func location(config: String) -> String {

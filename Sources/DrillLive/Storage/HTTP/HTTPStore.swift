@@ -4,7 +4,7 @@ import Logging
 
 /// One backup file at an `http://` or `https://` URL. `list` returns that one file (a HEAD request gives its size and
 /// Last-Modified); its sidecar is the URL with `.sha256` appended to the path. Redirects are followed.
-public struct HTTPStore: BackupStore {
+public struct HTTPStore: FetchingStore {
     public let url: URL
     public var transport: CurlTransport
     public var retry: RetryPolicy
@@ -52,25 +52,6 @@ public struct HTTPStore: BackupStore {
         return [UInt8](response.body.prefix(count))
     }
 
-    public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
-        let (path, fd) = try StagingFile.create(in: directory, name: object.name)
-        do {
-            defer { close(fd) }
-            let (bytes, digest) = try await fetcher(for: object).download(
-                into: DownloadSink(fd: fd, expectedSize: object.sizeBytes, progress: progress))
-            return StagedBackup(path: path, isDirectory: false, sizeBytes: bytes, sha256: digest, isTemporary: true)
-        } catch {
-            unlink(path)
-            throw error
-        }
-    }
-
-    public func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt {
-        let (bytes, digest) = try await fetcher(for: object).download(
-            into: DownloadSink(fd: sink.fileDescriptor, expectedSize: object.sizeBytes, progress: progress))
-        return StreamReceipt(bytes: bytes, sha256: digest)
-    }
-
     public func sidecarDigest(for object: BackupObject) async throws -> String? {
         guard var parts = URLComponents(string: object.key) else { return nil }
         parts.percentEncodedPath += ".sha256"
@@ -96,7 +77,7 @@ public struct HTTPStore: BackupStore {
         try await transport.collect(request, limit: limit, retry: retry, what: "reach \(displayURL)", logger: logger)
     }
 
-    private func fetcher(for object: BackupObject) -> ObjectFetcher {
+    func fetcher(for object: BackupObject) -> ObjectFetcher {
         let key = object.key, display = object.uri
         return ObjectFetcher(transport: transport, retry: retry, displayName: display,
                              request: { HTTPRequest(url: key, headers: $0, followRedirects: true) },

@@ -53,9 +53,11 @@ public struct S3Location: Sendable, Equatable {
         bucketURL + "/" + AWSURIEncoding.encode(key, keepSlash: true)
     }
 
-    /// The URL of a ListObjectsV2 page.
-    func listURL(continuation: String?) -> String {
-        var q = ["list-type": "2", "delimiter": "/"]
+    /// The URL of a ListObjectsV2 page: the objects directly under the prefix (like a folder), or with
+    /// `recursive` every object whose key starts with it.
+    func listURL(continuation: String?, recursive: Bool = false) -> String {
+        var q = ["list-type": "2"]
+        if !recursive { q["delimiter"] = "/" }
         if !prefix.isEmpty { q["prefix"] = prefix }
         if let continuation { q["continuation-token"] = continuation }
         return bucketURL + (pathStyle ? "?" : "/?") + AWSURIEncoding.query(q)

@@ -22,6 +22,12 @@ extension S3Store {
         return out
     }
 
+    /// Stages an object, or (for a folder from `listFolders`) every object under its prefix.
+    public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
+        if object.isDirectory { return try await stageFolder(object, into: directory, progress: progress) }
+        return try await stageFile(object, into: directory, progress: progress)
+    }
+
     /// Downloads every object directly under the folder's prefix into a new local folder (a temporary the drill
     /// deletes). Its digest is computed like a local folder's: SHA-256 over `<name>\0<size>\0<sha256>\n`, by name.
     func stageFolder(_ folder: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
@@ -48,7 +54,7 @@ extension S3Store {
                 let object = BackupObject(uri: location.uri(key: e.key), name: name, sizeBytes: e.size,
                                           modifiedAt: e.lastModified ?? .distantPast, key: e.key)
                 let base = done
-                let staged = try await stage(object, into: local) { n, _ in progress?(base + n, total) }
+                let staged = try await stageFile(object, into: local) { n, _ in progress?(base + n, total) }
                 if (staged.path as NSString).lastPathComponent != name {
                     throw DrillError(.backupUnreadable, "\(folder.uri) lists \(name) twice")
                 }

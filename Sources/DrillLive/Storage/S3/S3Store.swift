@@ -6,8 +6,8 @@ import Logging
 ///
 /// `list` pages through ListObjectsV2 (objects directly under the prefix, like a folder); downloads hash the bytes as
 /// they arrive, retry with backoff and resume with Range requests. Messages name the bucket and key, never a secret.
-public struct S3Store: BackupStore {
-    public let location: S3Location
+public struct S3Store: FetchingStore {
+    public var location: S3Location
     public let credentials: AWSCredentials?
     public var transport: CurlTransport
     public var retry: RetryPolicy
@@ -65,26 +65,6 @@ public struct S3Store: BackupStore {
         return [UInt8](response.body.prefix(count))
     }
 
-    public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
-        if object.isDirectory { return try await stageFolder(object, into: directory, progress: progress) }
-        let (path, fd) = try StagingFile.create(in: directory, name: object.name)
-        do {
-            defer { close(fd) }
-            let (bytes, digest) = try await fetcher(for: object).download(
-                into: DownloadSink(fd: fd, expectedSize: object.sizeBytes, progress: progress))
-            return StagedBackup(path: path, isDirectory: false, sizeBytes: bytes, sha256: digest, isTemporary: true)
-        } catch {
-            unlink(path)
-            throw error
-        }
-    }
-
-    public func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt {
-        let (bytes, digest) = try await fetcher(for: object).download(
-            into: DownloadSink(fd: sink.fileDescriptor, expectedSize: object.sizeBytes, progress: progress))
-        return StreamReceipt(bytes: bytes, sha256: digest)
-    }
-
     public func sidecarDigest(for object: BackupObject) async throws -> String? {
         let key = object.key + ".sha256"
         let response = try await send(url: location.objectURL(key: key), limit: 64 * 1024, what: "read \(location.uri(key: key))")
@@ -98,20 +78,22 @@ public struct S3Store: BackupStore {
 
     // MARK: - Requests
 
-    private func request(url: String, headers: [String] = []) -> HTTPRequest {
+    /// A signed request (payload `UNSIGNED-PAYLOAD`, as S3 accepts over any transport).
+    func request(_ method: HTTPRequest.Method = .get, url: String, body: Data? = nil, headers: [String] = []) -> HTTPRequest {
         var h = headers + ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credentials?.sessionToken { h.append("X-Amz-Security-Token: \(token)") }
-        return HTTPRequest(method: .get, url: url, headers: h,
+        return HTTPRequest(method: method, url: url, body: body, headers: h,
                            signing: credentials.map { SigV4Signing(region: location.region, credentials: $0) })
     }
 
     /// A small request whose answer is collected in memory, retried on connection failures and 5xx answers.
-    func send(url: String, limit: Int, headers: [String] = [], what: String) async throws -> HTTPResponse {
-        try await transport.collect(request(url: url, headers: headers), limit: limit, retry: retry,
+    func send(_ method: HTTPRequest.Method = .get, url: String, body: Data? = nil, limit: Int, headers: [String] = [],
+              what: String) async throws -> HTTPResponse {
+        try await transport.collect(request(method, url: url, body: body, headers: headers), limit: limit, retry: retry,
                                     what: "\(what) at \(location.endpoint)", logger: logger)
     }
 
-    private func fetcher(for object: BackupObject) -> ObjectFetcher {
+    func fetcher(for object: BackupObject) -> ObjectFetcher {
         let url = location.objectURL(key: object.key)
         let store = self
         return ObjectFetcher(transport: transport, retry: retry, displayName: object.uri,
