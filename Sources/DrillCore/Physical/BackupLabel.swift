@@ -22,6 +22,7 @@ public struct BackupLabel: Sendable, Equatable {
         public var description: String { "no START WAL LOCATION line: not a backup_label file" }
     }
 
+    /// Parses `backup_label` or a `.backup` history file; only the start location is required.
     public static func parse(_ text: String) throws -> BackupLabel {
         var fields: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
@@ -58,7 +59,9 @@ public struct BackupLabel: Sendable, Equatable {
         startSegmentName + "." + hex8(startLSN.value % segmentSize) + ".backup"
     }
 
+    /// `STOP TIME` (history files only), when its zone is UTC, GMT or a numeric offset.
     public var stopTime: Date? { stopTimeText.flatMap(Self.parseTime) }
+    /// `START TIME`, when its zone is UTC, GMT or a numeric offset.
     public var startTime: Date? { startTimeText.flatMap(Self.parseTime) }
 
     /// `2026-11-28 07:30:00 UTC` (or `GMT`, or a numeric offset). Other zone abbreviations are ambiguous: nil.

@@ -3,19 +3,24 @@ import Foundation
 /// A WAL archive's listing, classified: segments (plain or `.gz`, as a typical `archive_command` writes them),
 /// timeline history files and backup history files. Anything else (`.partial`, `.ready`, stray files) is ignored.
 public struct WALArchive: Sendable {
+    /// One archived file and the name PostgreSQL knows it by.
     public struct File: Sendable, Equatable {
         /// The name PostgreSQL asks `restore_command` for (without `.gz`).
         public var walName: String
+        /// The object in the store.
         public var object: BackupObject
+        /// Whether it is stored with a `.gz` suffix and must be decompressed.
         public var compressed: Bool
     }
 
+    /// Segment files by segment (when both `X` and `X.gz` exist, the plain one).
     public var segments: [WALSegment: File] = [:]
     /// `NNNNNNNN.history`, by timeline.
     public var timelineHistories: [UInt32: File] = [:]
     /// `<segment>.<offset>.backup`, by name.
     public var backupHistories: [String: File] = [:]
 
+    /// Classifies a store's listing of the archive.
     public init(objects: [BackupObject], segmentSize: UInt64 = WALSegment.defaultSize) {
         for o in objects where !o.isDirectory {
             let compressed = o.name.hasSuffix(".gz")
@@ -67,6 +72,7 @@ public struct WALArchive: Sendable {
 
 /// The WAL files a physical restore fetches, and the archive's health from the backup onwards.
 public struct WALFetchPlan: Sendable, Equatable {
+    /// The backup's start segment.
     public var start: WALSegment
     /// Segments from the backup's start up to the first gap, in order.
     public var segments: [WALArchive.File]
@@ -76,6 +82,7 @@ public struct WALFetchPlan: Sendable, Equatable {
     public var lastContiguous: WALSegment?
     /// The first segment missing between the backup's start and the newest archived segment.
     public var firstMissing: WALSegment?
+    /// The newest archived segment at or after the start (on the backup's timeline or a later one).
     public var newestArchived: WALSegment?
 
     /// The finding for a gap: everything after it is unrecoverable.

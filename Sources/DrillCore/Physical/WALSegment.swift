@@ -1,5 +1,6 @@
 /// A write-ahead log position (`pg_lsn`), written `XXXXXXXX/YYYYYYYY` in hex.
 public struct LSN: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The 64-bit byte position.
     public var value: UInt64
 
     public init(_ value: UInt64) { self.value = value }
@@ -61,6 +62,7 @@ public struct WALSegment: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// How many segments one 4 GiB "log id" holds.
     static func segmentsPerLogID(_ size: UInt64) -> UInt64 { 0x1_0000_0000 / size }
 
+    /// The 24-hex-digit file name.
     public var name: String {
         let perLog = Self.segmentsPerLogID(segmentSize)
         return hex8(UInt64(timeline)) + hex8(number / perLog) + hex8(number % perLog)
