@@ -15,7 +15,7 @@ public enum LiveDependencies {
                             stores: StoreRegistry = .live(),
                             serverDatabaseName: (@Sendable (String, Date) -> String)? = nil) async -> DrillDependencies {
         let binaries = await PostgresBinaries.discover() ?? PostgresBinaries(directory: "")
-        return DrillDependencies(
+        var deps = DrillDependencies(
             stores: stores,
             restorer: { format in
                 switch format {
@@ -44,5 +44,7 @@ public enum LiveDependencies {
             drillVersion: drillVersion,
             archiveTimeZone: TimeZone.current,
             logger: logger)
+        deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
+        return deps
     }
 }

@@ -54,3 +54,30 @@ public enum ArchiveFixture {
         return 11 + (1 + intSize) * 6
     }
 }
+
+extension ArchiveFixture {
+    /// Overwrites 4 KiB in the middle of the largest regular member of an uncompressed tar file, leaving every tar
+    /// header intact (tar extracts it; only a checksum can notice). Returns the member's name.
+    @discardableResult
+    public static func corruptLargestTarMember(_ path: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var offset = 0
+        var best: (name: String, start: Int, size: Int)?
+        while offset + 512 <= data.count {
+            let header = data[offset..<(offset + 512)]
+            if header.allSatisfy({ $0 == 0 }) { break }
+            let name = String(decoding: header.prefix(100).prefix { $0 != 0 }, as: UTF8.self)
+            let sizeText = String(decoding: header.dropFirst(124).prefix(12).prefix { $0 != 0 && $0 != 32 }, as: UTF8.self)
+            let size = Int(sizeText, radix: 8) ?? 0
+            let type = header[header.startIndex + 156]
+            if (type == 0x30 || type == 0) && size > (best?.size ?? 8192) { best = (name, offset + 512, size) }
+            offset += 512 + (size + 511) / 512 * 512
+        }
+        guard let best else { throw CocoaError(.fileReadCorruptFile) }
+        let fh = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? fh.close() }
+        try fh.seek(toOffset: UInt64(best.start + best.size / 2 - 2048))
+        try fh.write(contentsOf: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }))
+        return best.name
+    }
+}

@@ -69,6 +69,7 @@ struct StorageAddressingTests {
         let page = try ListObjectsV2Page.parse(Data(xml.utf8))
         #expect(page.entries.map(\.key) == ["p/a&b.dump", "p/c.dump"])
         #expect(page.entries.map(\.size) == [12, 7])
+        #expect(page.prefixes == ["p/old/"], "sub-prefixes are the folders base backups live in")
         #expect(page.entries[0].lastModified == Date(timeIntervalSince1970: 1_714_532_400))
         #expect(page.entries[1].lastModified == Date(timeIntervalSince1970: 1_714_618_800))
         #expect(page.isTruncated)

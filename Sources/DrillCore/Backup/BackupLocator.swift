@@ -23,19 +23,26 @@ public struct BackupLocator: Sendable {
 
     public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
         let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
-        let candidates = try await store.list(matching: drill.backup.pattern.map(Glob.init))
-        guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") }).latest() else {
+        // Each base backup is a folder (a prefix on S3) under the location.
+        let physical = drill.backup.format == .basebackup
+        let pattern = drill.backup.pattern.map(Glob.init)
+        let candidates = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
+        guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") && (!physical || $0.isDirectory) }).latest() else {
             throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
         }
-        let head = try await headBytes(store, object)
+        let head = try await headBytes(store, object, drill)
         let format: BackupFormat
         if let explicit = drill.backup.format.explicit {
             format = explicit
         } else if object.isDirectory {
-            guard !head.isEmpty else {
-                throw DrillError(.backupUnreadable, "\(object.uri) is a folder without toc.dat: not a directory-format dump")
+            if !head.isEmpty {
+                format = .directory
+            } else if let dir = object.localPath, Self.looksLikeBaseBackup(dir) {
+                format = .basebackup
+            } else {
+                throw DrillError(.backupUnreadable,
+                                 "\(object.uri) is a folder without toc.dat, base.tar or backup_label: neither a directory-format dump nor a base backup")
             }
-            format = .directory
         } else {
             switch FormatDetector.detect(fileHead: head) {
             case .format(let f): format = f
@@ -61,7 +68,23 @@ public struct BackupLocator: Sendable {
                              recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified")
     }
 
-    private func headBytes(_ store: any BackupStore, _ object: BackupObject) async throws -> [UInt8] {
+    /// The newest segment in a drill's WAL archive (`wal.location`), or nil when the drill has none or it is empty.
+    /// For a physical backup its age is the RPO a restore would achieve right now.
+    public func newestArchivedWAL(_ drill: DrillConfig) async throws -> BackupObject? {
+        guard let wal = drill.wal else { return nil }
+        let store = try stores.store(location: wal.location, endpoint: wal.endpoint, region: wal.region)
+        return WALArchive(objects: try await store.list(matching: nil)).newest?.file.object
+    }
+
+    /// A folder written by `pg_basebackup`: tar format (`base.tar[.gz]`) or plain format (`backup_label`).
+    static func looksLikeBaseBackup(_ dir: String) -> Bool {
+        ["base.tar", "base.tar.gz", "backup_label"].contains {
+            FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent($0))
+        }
+    }
+
+    private func headBytes(_ store: any BackupStore, _ object: BackupObject, _ drill: DrillConfig) async throws -> [UInt8] {
+        if object.isDirectory, drill.backup.format == .basebackup { return [] }
         if object.isDirectory, let dir = object.localPath {
             return LocalHead.read((dir as NSString).appendingPathComponent("toc.dat"), count: 4096) ?? []
         }

@@ -62,6 +62,8 @@ public typealias TransferProgress = @Sendable (_ done: Int64, _ total: Int64?) -
 public protocol BackupStore: Sendable {
     /// Every backup under the location whose name matches `pattern` (nil: all). Order does not matter.
     func list(matching pattern: Glob?) async throws -> [BackupObject]
+    /// The folders directly under the location (see the default implementation below).
+    func listFolders(matching pattern: Glob?) async throws -> [BackupObject]
     /// The first `count` bytes of a file backup, for format detection, without fetching the rest.
     func head(_ object: BackupObject, count: Int) async throws -> [UInt8]
     /// Makes the backup available on local disk under `directory` (a private folder of the drill), or returns it in place.
@@ -70,6 +72,15 @@ public protocol BackupStore: Sendable {
     func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt
     /// The hex digest from a `<name>.sha256` sidecar (sha256sum format), or nil when there is none.
     func sidecarDigest(for object: BackupObject) async throws -> String?
+}
+
+extension BackupStore {
+    /// The folders directly under the location (sub-prefixes on S3) whose name matches `pattern`: backups written as
+    /// several files, such as a pg_basebackup. Their `modifiedAt` is their newest file's. `stage` of a folder makes the
+    /// whole folder available locally. By default: the folders `list` returns.
+    public func listFolders(matching pattern: Glob?) async throws -> [BackupObject] {
+        try await list(matching: pattern).filter(\.isDirectory)
+    }
 }
 
 /// Opens the store for a backup (or WAL) location: the registry from URL scheme to implementation.

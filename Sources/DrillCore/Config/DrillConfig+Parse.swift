@@ -37,8 +37,11 @@ extension DrillConfig {
             recovery = RecoveryConfig(target: t)
         }
         let alerts = AlertsConfig.parse(top["alerts"], at: "alerts", reader: r)
-        if let backup, backup.format == .basebackup, wal == nil, recovery != nil {
-            r.fail("wal", "a recovery target needs a wal.location")
+        if let backup, backup.format == .basebackup, wal == nil {
+            r.fail("wal", "a basebackup drill needs wal.location: the WAL archive to replay")
+        }
+        if let backup, backup.format == .basebackup, case .server = target {
+            r.fail("target.kind", "a basebackup is restored into a private scratch cluster: use the embedded target")
         }
         guard let tier, let backup else { return nil }
         return DrillConfig(name: name, file: file, tier: tier, backup: backup, target: target ?? .embedded,

@@ -20,6 +20,10 @@ public struct DrillDependencies: Sendable {
     /// The zone pg_dump archive creation times are read in (pg_dump stores local time without a zone).
     public var archiveTimeZone: TimeZone
     public var logger: Logger
+    /// Restores `basebackup` backups (with their WAL archive); nil when this build cannot.
+    public var physicalRestorer: (any PhysicalRestorer)? = nil
+    /// A random number in `0..<1`, for `recovery.target: random` (injected so tests can choose the target).
+    public var randomUnit: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(stores: any BackupStoreFactory, restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
                 provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner, connector: any DatabaseConnector,

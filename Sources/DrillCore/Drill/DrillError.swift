@@ -16,6 +16,8 @@ public struct DrillError: Error, Sendable, CustomStringConvertible, Equatable {
         case connectionFailed = "connection_failed"
         case configuration = "configuration"
         case unsupported = "unsupported"
+        case walGap = "wal_gap"
+        case recoveryFailed = "recovery_failed"
     }
 
     public var code: Code
@@ -53,6 +55,16 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
         case .nonCompliant: self = .nonCompliant
         case .failed: self = .failed
         case .aborted: self = .interrupted
+        }
+    }
+
+    /// The exit code of one drill's report: a drill stopped by a configuration problem found only at run time (such as
+    /// a recovery target before the backup's end) exits 2, like any other configuration error.
+    public init(_ report: DrillReport) {
+        if report.status == .failed, report.failureCode == DrillError.Code.configuration.rawValue {
+            self = .usage
+        } else {
+            self.init(report.status)
         }
     }
 

@@ -28,11 +28,21 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         do {
             let located = try await locate(drill, state)
             stagingDir = try makeStagingDir(drill)
-            let (s, sc) = try await fetchAndProvision(drill, located, stagingDir: stagingDir!, state)
-            staged = s
-            scratch = sc
-            try await restore(drill, located, staged: s, scratch: sc, state)
-            try await runChecks(drill, tier: tier, scratch: sc, state)
+            if located.format == .basebackup {
+                // Physical: the restore provisions its own cluster from the backup (DrillRunner+Physical.swift).
+                let s = try await stagePhysical(drill, located, stagingDir: stagingDir!, state)
+                staged = s
+                let session = try await provisionPhysical(drill, state)
+                scratch = session
+                try await restorePhysical(drill, located, staged: s, session: session, state)
+                try await runChecks(drill, tier: tier, scratch: session, state)
+            } else {
+                let (s, sc) = try await fetchAndProvision(drill, located, stagingDir: stagingDir!, state)
+                staged = s
+                scratch = sc
+                try await restore(drill, located, staged: s, scratch: sc, state)
+                try await runChecks(drill, tier: tier, scratch: sc, state)
+            }
         } catch {
             record(error, state)
         }
@@ -57,8 +67,11 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         state.report.backup.sizeBytes = object.sizeBytes
         state.report.backup.modifiedAt = object.modifiedAt
         state.report.backup.format = located.format.rawValue
-        state.report.measured.recoveryPoint = located.recoveryPoint
-        state.report.measured.recoveryPointSource = located.recoveryPointSource
+        if located.format != .basebackup {
+            // A physical restore's recovery point is measured after WAL replay.
+            state.report.measured.recoveryPoint = located.recoveryPoint
+            state.report.measured.recoveryPointSource = located.recoveryPointSource
+        }
         if let header = located.header {
             state.report.backup.createdAt = header.createdAt(in: deps.archiveTimeZone)
             state.report.backup.sourceDatabase = header.databaseName
@@ -132,7 +145,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    private func verifySidecar(_ drill: DrillConfig, _ located: LocatedBackup, digest: String, _ state: DrillState<C>) async throws {
+    func verifySidecar(_ drill: DrillConfig, _ located: LocatedBackup, digest: String, _ state: DrillState<C>) async throws {
         guard drill.backup.verify != .off else {
             state.report.backup.sidecar = "off"
             return
@@ -201,7 +214,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         state.restored = true
     }
 
-    private func runChecks(_ drill: DrillConfig, tier: TierConfig, scratch: any ScratchDatabase, _ state: DrillState<C>) async throws {
+    func runChecks(_ drill: DrillConfig, tier: TierConfig, scratch: any ScratchDatabase, _ state: DrillState<C>) async throws {
         try Task.checkCancellation()
         observer.phaseStarted(.checks, detail: "\(drill.checks.count) check\(drill.checks.count == 1 ? "" : "s")")
         state.beginPhase(.checks)
@@ -241,7 +254,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         state.report.environment.serverVersion = scratch.serverVersion
     }
 
-    private func finishScratch(_ scratch: any ScratchDatabase, keep: Bool, _ state: DrillState<C>) async {
+    func finishScratch(_ scratch: any ScratchDatabase, keep: Bool, _ state: DrillState<C>) async {
         state.report.scratch.kind = scratch.kind
         state.report.scratch.database = scratch.database
         state.report.environment.serverVersion = scratch.serverVersion
@@ -273,6 +286,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             return
         }
         state.failure = describe(error)
+        state.failureCode = (error as? DrillError)?.code.rawValue
         state.report.findings.append(describe(error))
         deps.logger.notice("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(describe(error))"])
     }

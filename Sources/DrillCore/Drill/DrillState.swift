@@ -14,6 +14,10 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
     var restored = false
     var aborted = false
     var failure: String?
+    /// The `DrillError` code of the failure, when it was one.
+    var failureCode: String?
+    /// What the recovery point is measured against: the drill's start, or an explicit recovery target.
+    var rpoReference: Date?
     var usableAt: C.Instant?
 
     init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
@@ -69,8 +73,14 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
         var r = report
         r.phases.sort { $0.startOffsetSeconds < $1.startOffsetSeconds }
         r.finishedAt = now
-        // RPO: the drill's start minus the backup's recovery point (set when the backup was located).
-        if let rp = r.measured.recoveryPoint { r.measured.rpoSeconds = (startedAt.timeIntervalSince(rp) * 1000).rounded() / 1000 }
+        // RPO: the drill's start (or a point-in-time recovery's target) minus the recovery point: the archive header or
+        // file time of a dump, the last replayed commit of a physical restore.
+        if let rp = r.measured.recoveryPoint {
+            // A target can fall between two commits, so the last replayed one precedes it: never negative there.
+            let gap = rpoReference.map { max(0, $0.timeIntervalSince(rp)) } ?? startedAt.timeIntervalSince(rp)
+            r.measured.rpoSeconds = (gap * 1000).rounded() / 1000
+        }
+        r.failureCode = failureCode
         if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
 
         if aborted {

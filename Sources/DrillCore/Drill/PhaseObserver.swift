@@ -1,6 +1,12 @@
 /// The drill's phases, in order. Teardown is recorded separately and is not part of the RTO.
+///
+/// A pg_dump drill runs fetch ∥ provision → restore → checks; a physical one runs fetch → provision → extract →
+/// verify → wal_fetch → wal_replay → checks.
 public enum PhaseName: String, Sendable, CaseIterable {
-    case fetch, provision, restore, checks, teardown
+    case fetch, provision, extract, verify
+    case walFetch = "wal_fetch"
+    case walReplay = "wal_replay"
+    case restore, checks, teardown
 }
 
 /// Receives live progress of a drill, for the terminal.

@@ -5,7 +5,8 @@ import Foundation
 extension DrillReport {
     public init(drill: String, tier: String, status: DrillStatus, startedAt: Date, finishedAt: Date, target: Targets,
                 measured: Measured, backup: Backup, restore: Restore, phases: [Phase], checks: [Check], findings: [String],
-                scratch: Scratch, environment: Environment, previousSHA256: String? = nil) {
+                scratch: Scratch, environment: Environment, previousSHA256: String? = nil, wal: WAL? = nil,
+                failureCode: String? = nil) {
         self.drill = drill
         self.tier = tier
         self.status = status
@@ -21,6 +22,8 @@ extension DrillReport {
         self.scratch = scratch
         self.environment = environment
         self.previousSHA256 = previousSHA256
+        self.wal = wal
+        self.failureCode = failureCode
     }
 }
 

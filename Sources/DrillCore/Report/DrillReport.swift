@@ -33,6 +33,10 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var environment: Environment
     /// Digest of the previous report in the same archive (hash chain); set by the archive when it writes the report.
     public var previousSHA256: String?
+    /// Physical restores only: WAL fetched, replayed, and the archive's health.
+    public var wal: WAL?
+    /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
+    public var failureCode: String?
 
     // Explicit keys: the snake_case strategies turn `previousSHA256` into `previous_sha256` when encoding but read it
     // back as `previousSha256`, so without this the field silently decodes as nil.

@@ -50,6 +50,7 @@ public enum MarkdownReport {
         if let c = r.backup.createdAt { md += "| Created (archive header) | \(RFC3339.format(c)) |\n" }
         if let m = r.backup.modifiedAt { md += "| Modified | \(RFC3339.format(m)) |\n" }
         if let db = r.backup.sourceDatabase { md += "| Source database | \(escape(db)) (PostgreSQL \(escape(r.backup.sourceServerVersion ?? "?"))) |\n" }
+        if let w = r.wal { md += walRows(w) }
         if let t = r.restore.tool { md += "| Restore tool | \(escape(t)) \(escape(r.restore.toolVersion ?? "")) |\n" }
         md += "| Scratch | \(r.scratch.kind)\(r.scratch.database.map { ", database \(escape($0))" } ?? ""): \(r.scratch.kept ? "kept (--keep)" : r.scratch.removed ? "removed" : "**not removed**") |\n"
         if let prev = r.previousSHA256 { md += "| Previous report SHA-256 | `\(prev)` |\n" }
@@ -78,4 +79,22 @@ public enum MarkdownReport {
     }
 
     static func truncate(_ s: String, _ n: Int) -> String { s.count > n ? String(s.prefix(n)) + "…" : s }
+}
+
+extension MarkdownReport {
+    /// Evidence rows of a physical restore's WAL (none for pg_dump backups).
+    static func walRows(_ w: DrillReport.WAL) -> String {
+        var md = "| WAL archive | \(escape(w.location)) |\n"
+        md += "| Recovery target | \(escape(w.target))\(w.targetTime.map { " (\(RFC3339.format($0, fractional: true)))" } ?? "") |\n"
+        if let s = w.startSegment { md += "| Backup start segment | \(s) |\n" }
+        md += "| Backup verified | \(w.verifiedWith.map { escape($0) } ?? "**no**") |\n"
+        if let e = w.backupEndAt { md += "| Backup end | \(RFC3339.format(e)) (\(w.backupEndSource ?? "unknown")) |\n" }
+        if let n = w.newestSegment {
+            md += "| Newest archived segment | \(n)\(w.newestSegmentAt.map { " (\(RFC3339.format($0)))" } ?? "") |\n"
+        }
+        if let gap = w.firstMissingSegment { md += "| First missing segment | **\(gap)** |\n" }
+        md += "| WAL fetched | \(w.segmentsFetched) segment\(w.segmentsFetched == 1 ? "" : "s"), \(w.bytesFetched) bytes |\n"
+        if let lsn = w.replayedTo { md += "| Replayed to | \(lsn)\(w.timeline.map { ", now on timeline \($0)" } ?? "") |\n" }
+        return md
+    }
 }

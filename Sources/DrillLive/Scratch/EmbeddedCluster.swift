@@ -44,17 +44,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
     /// was created is removed before the error is thrown.
     public static func start(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
                              logger: Logger) async throws -> EmbeddedCluster {
-        let runAs = try RunAs.forScratchServer()
-        let root = try makePrivateDirectory(under: scratchRoot, prefix: "drill-\(name.prefix(24))-")
-        var socketDir = (root as NSString).appendingPathComponent("s")
-        if (socketDir as NSString).length + 24 > 100 {
-            socketDir = try makePrivateDirectory(under: "/tmp", prefix: "drill-s-")
-        } else {
-            try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: false,
-                                                    attributes: [.posixPermissions: 0o700])
-        }
-        let cluster = EmbeddedCluster(binaries: binaries, root: root, socketDirectory: socketDir, port: try freePort(),
-                                      runAs: runAs, settings: settings, logger: logger)
+        let cluster = try create(name: name, scratchRoot: scratchRoot, binaries: binaries, settings: settings, logger: logger)
         do {
             try await cluster.initialise()
             try await cluster.launch()
@@ -65,12 +55,37 @@ public final class EmbeddedCluster: @unchecked Sendable {
         }
     }
 
-    private func initialise() async throws {
-        if let runAs {
-            try checkTraversable(root, by: runAs)
-            try runAs.chown(root)
-            try runAs.chown(socketDirectory)
+    /// Creates the cluster's private folders (root, socket folder) and chooses a port, without `initdb` and without
+    /// starting anything: the caller populates `dataDirectory` (e.g. from a base backup), then calls
+    /// `writeConfiguration(to:extra:)` and `launch(readyWithin:)`. Call `teardown()` on every path afterwards.
+    public static func create(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
+                              logger: Logger) throws -> EmbeddedCluster {
+        let runAs = try RunAs.forScratchServer()
+        let root = try makePrivateDirectory(under: scratchRoot, prefix: "drill-\(name.prefix(24))-")
+        var socketDir = (root as NSString).appendingPathComponent("s")
+        do {
+            if (socketDir as NSString).length + 24 > 100 {
+                socketDir = try makePrivateDirectory(under: "/tmp", prefix: "drill-s-")
+            } else {
+                try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: false,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            let cluster = EmbeddedCluster(binaries: binaries, root: root, socketDirectory: socketDir, port: try freePort(),
+                                          runAs: runAs, settings: settings, logger: logger)
+            if let runAs {
+                try cluster.checkTraversable(root, by: runAs)
+                try runAs.chown(root)
+                try runAs.chown(socketDir)
+            }
+            return cluster
+        } catch {
+            try? FileManager.default.removeItem(atPath: root)
+            if !socketDir.hasPrefix(root) { try? FileManager.default.removeItem(atPath: socketDir) }
+            throw error
         }
+    }
+
+    private func initialise() async throws {
         // A random password for TCP connections; local socket connections use trust. The file is deleted at once.
         let pwfile = (root as NSString).appendingPathComponent(".pw")
         let password = (0..<24).map { _ in "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".randomElement()! }
@@ -86,20 +101,33 @@ public final class EmbeddedCluster: @unchecked Sendable {
         guard r.succeeded else {
             throw DrillError(.provisionFailed, "initdb failed (\(r.summary)): \(tail(r.stderr + r.stdout))")
         }
+        try writeConfiguration(to: "postgresql.conf")
+    }
+
+    /// Appends the scratch server's settings (private socket, port, logging) and the cluster's `settings`, then
+    /// `extra`, to a configuration file in the data folder: later lines win. A physical restore writes them into
+    /// `postgresql.auto.conf`, which overrides whatever the backed-up cluster had.
+    public func writeConfiguration(to fileName: String, extra: [(String, String)] = []) throws {
         var conf = "\n# drill scratch cluster\n"
         conf += ServerSettings.render([
             ("listen_addresses", "127.0.0.1"), ("port", "\(port)"), ("unix_socket_directories", socketDirectory),
             ("unix_socket_permissions", "0700"), ("logging_collector", "off"), ("log_min_messages", "warning"),
             ("dynamic_shared_memory_type", "posix"),
-        ] + settings)
-        let confPath = (dataDirectory as NSString).appendingPathComponent("postgresql.conf")
+        ] + settings + extra)
+        let confPath = (dataDirectory as NSString).appendingPathComponent(fileName)
+        if !FileManager.default.fileExists(atPath: confPath) {
+            _ = FileManager.default.createFile(atPath: confPath, contents: nil, attributes: [.posixPermissions: 0o600])
+            if let runAs { try runAs.chown(confPath) }
+        }
         guard let fh = FileHandle(forWritingAtPath: confPath) else { throw DrillError(.provisionFailed, "cannot open \(confPath)") }
         try fh.seekToEnd()
         try fh.write(contentsOf: Data(conf.utf8))
         try fh.close()
     }
 
-    private func launch() async throws {
+    /// Starts `postgres` on the data folder and waits until it accepts connections: at most `readyWithin` seconds, or,
+    /// when nil, as long as the server keeps running (a recovery can take hours). Throws when the server exits first.
+    public func launch(readyWithin: Double? = 60) async throws {
         let log = logFile
         _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
         if let runAs { try runAs.chown(log) }
@@ -108,7 +136,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
                                                  workingDirectory: root, stdout: .file(log), stderr: .file(log)))
         lock.withLock { server = child }
         let probe = connection()
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = readyWithin.map { Date().addingTimeInterval($0) } ?? .distantFuture
         while true {
             if PGConnection.ping(probe) { break }
             try Task.checkCancellation()
@@ -116,7 +144,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
                 throw DrillError(.provisionFailed, "the scratch server exited during start-up: \(tail(readLog()))")
             }
             if Date() > deadline {
-                throw DrillError(.provisionFailed, "the scratch server did not accept connections within 60 s: \(tail(readLog()))")
+                throw DrillError(.provisionFailed, "the scratch server did not accept connections within \(Int(readyWithin ?? 0)) s: \(tail(readLog()))")
             }
             try await Task.sleep(for: .milliseconds(25))
         }

@@ -9,6 +9,11 @@ protocol FetchingStore: BackupStore {
 
 extension FetchingStore {
     public func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
+        try await stageFile(object, into: directory, progress: progress)
+    }
+
+    /// Downloads one object into a private staging file (what `stage` does unless a store overrides it).
+    func stageFile(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup {
         let (path, fd) = try StagingFile.create(in: directory, name: object.name)
         do {
             defer { close(fd) }

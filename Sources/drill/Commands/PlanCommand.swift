@@ -56,7 +56,12 @@ struct PlanCommand: AsyncParsableCommand {
                 e.sizeBytes = b.object.sizeBytes
                 e.recoveryPoint = b.recoveryPoint
                 e.recoveryPointSource = b.recoveryPointSource
-                e.ageSeconds = now.timeIntervalSince(b.recoveryPoint)
+                if b.format == .basebackup, let newest = try await locator.newestArchivedWAL(d) {
+                    // Physical: a restore now would reach the newest archived segment.
+                    e.recoveryPoint = newest.modifiedAt
+                    e.recoveryPointSource = "wal_archive, newest segment \(newest.name)"
+                }
+                e.ageSeconds = now.timeIntervalSince(e.recoveryPoint!)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
             } catch {
                 e.problem = "\(error)"

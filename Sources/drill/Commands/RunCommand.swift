@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
             for drill in drills {
                 if Task.isCancelled { break }
                 let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
-                codes.append(DrillCore.ExitCode(report.status))
+                codes.append(DrillCore.ExitCode(report))
                 reports.append(report)
                 let published = await publisher.publish(report)  // archive first, then the alert
                 if let paths = published.archived {

@@ -13,6 +13,8 @@ struct ListObjectsV2Page {
     }
 
     var entries: [Entry] = []
+    /// `CommonPrefixes`: the "folders" directly under the listed prefix (with the `/` delimiter).
+    var prefixes: [String] = []
     var isTruncated = false
     var nextContinuationToken: String?
 
@@ -52,6 +54,7 @@ struct ListObjectsV2Page {
             case (2, "Contents"):
                 if let e = entry { page.entries.append(e) }
                 entry = nil
+            case (3, "Prefix") where path[1] == "CommonPrefixes": page.prefixes.append(text)
             case (3, "Key") where path[1] == "Contents": entry?.key = text
             case (3, "Size") where path[1] == "Contents": entry?.size = Int64(text.trimmingCharacters(in: .whitespaces))
             case (3, "LastModified") where path[1] == "Contents": entry?.lastModified = dates.parse(text)

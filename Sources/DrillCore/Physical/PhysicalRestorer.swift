@@ -1,0 +1,65 @@
+import Foundation
+
+/// Restores physical backups (`pg_basebackup` output plus a WAL archive): it provisions its own scratch cluster from
+/// the backup, so it is a provisioner and a restorer in one. The drill drives it step by step and times each step.
+public protocol PhysicalRestorer: Sendable {
+    /// Creates the private scratch root (data folder, WAL folder, socket folder); starts nothing yet.
+    func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PhysicalSession
+}
+
+/// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,
+/// the fetched WAL included.
+public protocol PhysicalSession: ScratchDatabase {
+    /// Extracts the staged backup (tar, tar.gz, or a plain-format folder) into the private data folder.
+    func extract(_ backup: StagedBackup) async throws -> ExtractedBackup
+    /// Checks the extracted backup against its `backup_manifest` with `pg_verifybackup`; throws `backupCorrupt` when it
+    /// does not match.
+    func verify() async throws -> String
+    /// Copies one archived WAL file into the private WAL folder under `walName` (decompressing `.gz`); returns the
+    /// bytes fetched from the store.
+    func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64
+    /// The private folder `restore_command` copies from.
+    var walDirectory: String { get }
+    /// The time of the last commit in the fetched segments `from`…`to` (read with `pg_waldump`), or nil.
+    func lastCommit(from: WALSegment, to: WALSegment) async -> Date?
+    /// Writes the recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`), starts
+    /// the server and waits until recovery has finished and the server is promoted.
+    func recover(target: Date?) async throws -> RecoveryOutcome
+}
+
+/// What extraction found.
+public struct ExtractedBackup: Sendable, Equatable {
+    public var label: BackupLabel
+    public var hasManifest: Bool
+    /// Bytes per WAL segment (from `pg_controldata`).
+    public var walSegmentSize: UInt64
+    /// Whether the backup carries its own WAL (`pg_wal.tar` or a populated `pg_wal/`).
+    public var includesWAL: Bool
+    public var bytes: Int64
+
+    public init(label: BackupLabel, hasManifest: Bool, walSegmentSize: UInt64, includesWAL: Bool, bytes: Int64) {
+        self.label = label
+        self.hasManifest = hasManifest
+        self.walSegmentSize = walSegmentSize
+        self.includesWAL = includesWAL
+        self.bytes = bytes
+    }
+}
+
+/// What the server reached.
+public struct RecoveryOutcome: Sendable, Equatable {
+    /// `pg_last_xact_replay_timestamp()`: the last replayed commit, the measured recovery point.
+    public var lastReplayedCommit: Date?
+    /// `pg_last_wal_replay_lsn()`.
+    public var replayLSN: String?
+    /// The timeline the server is on after promotion.
+    public var timeline: UInt32?
+    public var serverVersion: String
+
+    public init(lastReplayedCommit: Date?, replayLSN: String?, timeline: UInt32?, serverVersion: String) {
+        self.lastReplayedCommit = lastReplayedCommit
+        self.replayLSN = replayLSN
+        self.timeline = timeline
+        self.serverVersion = serverVersion
+    }
+}

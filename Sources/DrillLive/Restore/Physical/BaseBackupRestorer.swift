@@ -1,0 +1,33 @@
+import DrillCore
+import Foundation
+import Logging
+
+/// Restores `pg_basebackup` backups into a private scratch cluster built from the backup itself (no `initdb`): the
+/// live `PhysicalRestorer`.
+public struct BaseBackupRestorer: PhysicalRestorer {
+    public var scratchRoot: String
+    public var logger: Logger
+    public var memoryBytes: UInt64
+
+    public init(scratchRoot: String, logger: Logger, memoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) {
+        self.scratchRoot = scratchRoot
+        self.logger = logger
+        self.memoryBytes = memoryBytes
+    }
+
+    public func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PhysicalSession {
+        guard let binaries = await PostgresBinaries.discover() else {
+            throw DrillError(.noPostgres,
+                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
+        }
+        let cluster = try EmbeddedCluster.create(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,
+                                                 settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
+                                                 logger: logger)
+        do {
+            return try BaseBackupSession(cluster: cluster, database: drill.database ?? "postgres", logger: logger)
+        } catch {
+            _ = await cluster.teardown()
+            throw error
+        }
+    }
+}

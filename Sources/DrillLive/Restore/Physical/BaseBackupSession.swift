@@ -1,0 +1,264 @@
+import DrillCore
+import Foundation
+import Logging
+
+/// One physical restore: a scratch cluster whose data folder is populated from a base backup, a private WAL folder
+/// `restore_command` copies from, and the recovery itself. Teardown removes all of it.
+public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
+    public let cluster: EmbeddedCluster
+    public let database: String
+    public let walDirectory: String
+    let logger: Logger
+    private let lock = NSLock()
+    private var _serverVersion = "unknown"
+    private var _extracted: ExtractedBackup?
+    private var recoverySettings: [(String, String)] = []
+    /// Where `backup_manifest` is kept (outside the data folder, which must stay as the backup made it until verified).
+    var manifestPath: String { (cluster.root as NSString).appendingPathComponent("backup_manifest") }
+
+    init(cluster: EmbeddedCluster, database: String, logger: Logger) throws {
+        self.cluster = cluster
+        self.database = database
+        self.logger = logger
+        walDirectory = (cluster.root as NSString).appendingPathComponent("wal")
+        for dir in [cluster.dataDirectory, walDirectory] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+            if let runAs = cluster.runAs { try runAs.chown(dir) }
+        }
+    }
+
+    // MARK: ScratchDatabase
+
+    public var kind: String { "embedded" }
+    public var connection: ConnectionParameters { cluster.connection(database: database) }
+    public var serverVersion: String { lock.withLock { _serverVersion } }
+    public var settings: [String: String] {
+        Dictionary(cluster.settings + lock.withLock { recoverySettings }, uniquingKeysWith: { _, b in b })
+    }
+    public func teardown() async -> TeardownResult { await cluster.teardown() }
+    public var keepInstructions: String {
+        "psql \"host=\(cluster.socketDirectory) port=\(cluster.port) user=\(cluster.superuser) dbname=\(database)\"" +
+            "  (stop it with: kill -INT \(cluster.serverPID.map(String.init) ?? "<pid>"); then delete \(cluster.root)" +
+            (cluster.socketDirectory.hasPrefix(cluster.root) ? "" : " and \(cluster.socketDirectory)") + ")"
+    }
+
+    // MARK: Extract
+
+    public func extract(_ backup: StagedBackup) async throws -> ExtractedBackup {
+        let fm = FileManager.default
+        let src = backup.path
+        let data = cluster.dataDirectory
+        func has(_ name: String) -> Bool { fm.fileExists(atPath: (src as NSString).appendingPathComponent(name)) }
+        let entries = (try? fm.contentsOfDirectory(atPath: src)) ?? []
+        if has("base.tar") || has("base.tar.gz") {
+            let tablespaces = entries.filter { ($0.hasSuffix(".tar") || $0.hasSuffix(".tar.gz")) && !$0.hasPrefix("base.") && !$0.hasPrefix("pg_wal.") }
+            if !tablespaces.isEmpty {
+                throw DrillError(.unsupported, "the base backup has tablespace archives (\(tablespaces.sorted().joined(separator: ", "))), which drill does not restore yet")
+            }
+            try await untar((src as NSString).appendingPathComponent(has("base.tar") ? "base.tar" : "base.tar.gz"), into: data)
+            for name in ["pg_wal.tar", "pg_wal.tar.gz"] where has(name) {
+                let walDir = (data as NSString).appendingPathComponent("pg_wal")
+                try? fm.createDirectory(atPath: walDir, withIntermediateDirectories: true)
+                try await untar((src as NSString).appendingPathComponent(name), into: walDir)
+            }
+        } else if has("backup_label") {
+            // Plain format: copy the tree as it is (cp keeps modes; ownership is handed over below).
+            try await run(ProcessSpec(executable: cluster.binaries.tool("cp"), arguments: ["-R", "-p", "--", src + "/.", data]),
+                          "copying the base backup")
+        } else {
+            throw DrillError(.backupUnreadable, "\(src) holds neither base.tar[.gz] (tar format) nor backup_label (plain format): not a pg_basebackup backup")
+        }
+        if has("backup_manifest") {
+            try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
+        }
+        // Plain backups hold the manifest inside: keep it out of the data folder like tar backups.
+        let inside = (data as NSString).appendingPathComponent("backup_manifest")
+        if fm.fileExists(atPath: inside) {
+            if !fm.fileExists(atPath: manifestPath) { try fm.copyItem(atPath: inside, toPath: manifestPath) }
+            try fm.removeItem(atPath: inside)
+        }
+        if let runAs = cluster.runAs {
+            try await run(ProcessSpec(executable: cluster.binaries.tool("chown"), arguments: ["-R", "\(runAs.uid):\(runAs.gid)", "--", data]),
+                          "handing the data folder to \(runAs.user)")
+        }
+        chmod(data, 0o700)
+
+        guard let labelData = fm.contents(atPath: (data as NSString).appendingPathComponent("backup_label")) else {
+            throw DrillError(.backupCorrupt, "the extracted backup has no backup_label: it was not taken with pg_basebackup, or it is damaged")
+        }
+        let label: BackupLabel
+        do { label = try BackupLabel.parse(String(decoding: labelData, as: UTF8.self)) } catch {
+            throw DrillError(.backupCorrupt, "backup_label: \(error)")
+        }
+        let walFiles = ((try? fm.contentsOfDirectory(atPath: (data as NSString).appendingPathComponent("pg_wal"))) ?? [])
+            .filter(WALSegment.looksLikeName)
+        let extracted = ExtractedBackup(label: label, hasManifest: fm.fileExists(atPath: manifestPath),
+                                        walSegmentSize: try await segmentSize(), includesWAL: !walFiles.isEmpty,
+                                        bytes: backup.sizeBytes)
+        lock.withLock { _extracted = extracted }
+        return extracted
+    }
+
+    private func untar(_ archive: String, into dir: String) async throws {
+        try await run(ProcessSpec(executable: cluster.binaries.tool("tar"), arguments: Self.untarArguments(archive, into: dir)),
+                      "extracting \((archive as NSString).lastPathComponent)", code: .backupCorrupt)
+    }
+
+    /// `Bytes per WAL segment` from `pg_controldata`.
+    private func segmentSize() async throws -> UInt64 {
+        let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("pg_controldata"),
+                                                              arguments: [cluster.dataDirectory], environment: ["LC_ALL": "C"],
+                                                              unsetEnvironment: ["PG*"]))
+        try Task.checkCancellation()
+        guard r.succeeded else {
+            throw DrillError(.backupCorrupt, "pg_controldata cannot read the restored global/pg_control (\(r.summary)): \(lastError(r.stderr))")
+        }
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("Bytes per WAL segment:") {
+            if let v = UInt64(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)), v > 0 { return v }
+        }
+        return WALSegment.defaultSize
+    }
+
+    // MARK: Verify
+
+    public func verify() async throws -> String {
+        let tool = cluster.binaries.tool("pg_verifybackup")
+        let version = await PostgresBinaries.version(of: tool)
+        let args = Self.verifyArguments(manifest: manifestPath, data: cluster.dataDirectory,
+                                        parseWAL: lock.withLock { _extracted?.includesWAL } == true)
+        let r = await ChildProcess.runCancellable(ProcessSpec(executable: tool, arguments: args, unsetEnvironment: ["PG*"],
+                                                              stderr: .capture(limit: 32 * 1024)))
+        try Task.checkCancellation()
+        guard r.succeeded else {
+            let errors = r.stderr.split(separator: "\n").filter { $0.contains("error:") }.prefix(3).joined(separator: "; ")
+            throw DrillError(.backupCorrupt, "pg_verifybackup found the base backup damaged: \(errors.isEmpty ? lastError(r.stderr) : errors)")
+        }
+        return "pg_verifybackup \(version)"
+    }
+
+    // MARK: WAL
+
+    public func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64 {
+        let fm = FileManager.default
+        let staged: StagedBackup
+        if let local = file.object.localPath {
+            // A local archive is copied directly (staging would hash every segment for nothing).
+            staged = StagedBackup(path: local, isDirectory: false, sizeBytes: file.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
+        } else {
+            let incoming = (cluster.root as NSString).appendingPathComponent("wal-in")
+            if !fm.fileExists(atPath: incoming) { try fm.createDirectory(atPath: incoming, withIntermediateDirectories: false) }
+            staged = try await store.stage(file.object, into: incoming, progress: nil)
+        }
+        defer { if staged.isTemporary { try? fm.removeItem(atPath: staged.path) } }
+        let dest = (walDirectory as NSString).appendingPathComponent(file.walName)
+        try? fm.removeItem(atPath: dest)
+        if file.compressed {
+            let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("gzip"), arguments: ["-dc", "--", staged.path],
+                                                                  stdout: .file(dest)))
+            try Task.checkCancellation()
+            guard r.succeeded else {
+                throw DrillError(.backupCorrupt, "archived WAL file \(file.object.name) is not valid gzip: \(lastError(r.stderr))")
+            }
+        } else if staged.isTemporary {
+            try fm.moveItem(atPath: staged.path, toPath: dest)
+        } else {
+            do { try fm.copyItem(atPath: staged.path, toPath: dest) } catch {
+                throw DrillError(.backupUnreadable, "cannot copy archived WAL file \(file.object.uri): \(error.localizedDescription)")
+            }
+        }
+        chmod(dest, 0o600)
+        if let runAs = cluster.runAs { try runAs.chown(dest) }
+        return staged.sizeBytes
+    }
+
+    public func lastCommit(from: WALSegment, to: WALSegment) async -> Date? {
+        let r = await ChildProcess.runCancellable(ProcessSpec(
+            executable: cluster.binaries.tool("pg_waldump"), arguments: Self.walDumpArguments(walDirectory: walDirectory, from: from, to: to),
+            environment: ["TZ": "UTC", "LC_ALL": "C"], unsetEnvironment: ["PG*"], stdout: .capture(limit: 4 << 20)))
+        // pg_waldump exits non-zero at the end of the last segment ("invalid record length"); its output still counts.
+        // Captured output keeps its tail when it is long, and the last commit is in the tail.
+        return WALDump.lastCommitTime(in: r.stdout)
+    }
+
+    // MARK: Recover
+
+    public func recover(target: Date?) async throws -> RecoveryOutcome {
+        let fm = FileManager.default
+        let data = cluster.dataDirectory
+        // The backup's pg_hba.conf is production's: use a private one (socket only, trust; the socket folder is 0700).
+        let hba = (cluster.root as NSString).appendingPathComponent("pg_hba.conf")
+        let ident = (cluster.root as NSString).appendingPathComponent("pg_ident.conf")
+        try AtomicFile.write(Data("local all all trust\n".utf8), to: hba, mode: 0o600)
+        try AtomicFile.write(Data(), to: ident, mode: 0o600)
+        // A standby's signal file would make the copy wait for more WAL forever instead of finishing recovery.
+        try? fm.removeItem(atPath: (data as NSString).appendingPathComponent("standby.signal"))
+        let signal = (data as NSString).appendingPathComponent("recovery.signal")
+        try AtomicFile.write(Data(), to: signal, mode: 0o600)
+        let conf = (data as NSString).appendingPathComponent("postgresql.conf")
+        if !fm.fileExists(atPath: conf) { try AtomicFile.write(Data(), to: conf, mode: 0o600) }
+        for p in [hba, ident, signal, conf] { if let runAs = cluster.runAs { try runAs.chown(p) } }
+        let extra = PhysicalSettings.recovery(walDirectory: walDirectory, target: target)
+            + [("hba_file", hba), ("ident_file", ident)]
+        lock.withLock { recoverySettings = extra }
+        try cluster.writeConfiguration(to: "postgresql.auto.conf", extra: extra)
+
+        do {
+            try await cluster.launch(readyWithin: nil)
+        } catch let e as DrillError {
+            let log = cluster.readLog()
+            if log.contains("recovery ended before configured recovery target was reached") {
+                throw DrillError(.recoveryFailed,
+                                 "The recovery target \(target.map { RFC3339.format($0, fractional: true) } ?? "") is past the end of the archived WAL: PostgreSQL replayed everything and reports \"recovery ended before configured recovery target was reached\".")
+            }
+            throw DrillError(.recoveryFailed, "the restored cluster did not finish recovery: \(e.message)")
+        }
+        let conn: PGConnection
+        do { conn = try PGConnection(cluster.connection()) } catch {
+            throw DrillError(.recoveryFailed, "cannot connect to the restored cluster as \(cluster.superuser): \(error)")
+        }
+        defer { conn.close() }
+        // hot_standby is off, so connections are accepted only after recovery; check anyway (promotion is asynchronous).
+        let deadline = Date().addingTimeInterval(120)
+        while try conn.execSync("SELECT pg_is_in_recovery()").first?.first ?? nil == "t" {
+            try Task.checkCancellation()
+            if Date() > deadline { throw DrillError(.recoveryFailed, "the restored cluster is still in recovery after promotion was due") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let row = try conn.execSync("""
+            SELECT extract(epoch FROM pg_last_xact_replay_timestamp())::text, pg_last_wal_replay_lsn()::text,
+                   substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)
+            """).first ?? []
+        let version = conn.serverVersion
+        lock.withLock { _serverVersion = version }
+        let commit = (row.first ?? nil).flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+        let timeline = (row.count > 2 ? row[2] : nil).flatMap { UInt32($0, radix: 16) }
+        return RecoveryOutcome(lastReplayedCommit: commit, replayLSN: row.count > 1 ? row[1] : nil, timeline: timeline,
+                               serverVersion: version)
+    }
+
+    // MARK: Invocations (pure, tested)
+
+    /// `tar -x` into `dir`, never restoring the archive's owners (the data folder is handed to the server's user).
+    public static func untarArguments(_ archive: String, into dir: String) -> [String] {
+        (archive.hasSuffix(".gz") ? ["-x", "-z"] : ["-x"]) + ["--no-same-owner", "-f", archive, "-C", dir]
+    }
+
+    /// `pg_verifybackup`; without WAL of its own the backup's WAL ranges cannot be parsed, but files are still checked.
+    public static func verifyArguments(manifest: String, data: String, parseWAL: Bool) -> [String] {
+        ["--manifest-path=\(manifest)"] + (parseWAL ? [] : ["--no-parse-wal"]) + [data]
+    }
+
+    /// `pg_waldump` over the fetched segments, commit records only.
+    public static func walDumpArguments(walDirectory: String, from: WALSegment, to: WALSegment) -> [String] {
+        ["--path=\(walDirectory)", "--rmgr=Transaction", from.name, to.name]
+    }
+
+    // MARK: Helpers
+
+    private func run(_ spec: ProcessSpec, _ what: String, code: DrillError.Code = .restoreFailed) async throws {
+        let r = await ChildProcess.runCancellable(spec)
+        try Task.checkCancellation()
+        guard r.succeeded else { throw DrillError(code, "\(what) failed (\(r.summary)): \(lastError(r.stderr))") }
+    }
+}

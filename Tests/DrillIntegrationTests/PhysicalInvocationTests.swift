@@ -1,0 +1,42 @@
+import DrillCore
+import DrillLive
+import Foundation
+import Testing
+
+/// The physical restore's settings and tool invocations are data: checked here without running anything.
+@Suite("Physical restore settings and invocations")
+struct PhysicalInvocationTests {
+    @Test func recoverySettingsNeverArchiveAndCopyFromThePrivateFolder() {
+        let base = Dictionary(PhysicalSettings.forRecovery(profile: .durable, memoryBytes: 8 << 30), uniquingKeysWith: { _, b in b })
+        #expect(base["archive_mode"] == "off")
+        #expect(base["archive_command"] == "")
+        #expect(base["hot_standby"] == "off")
+        #expect(base["listen_addresses"] == "")
+        #expect(base["fsync"] == "on")
+        #expect(base["wal_level"] == nil, "the source's wal_level is kept: recovery refuses a lower one")
+        #expect(base["max_connections"] == nil)
+        let target = RFC3339.parse("2026-11-28T07:30:00.25+01:00")!
+        let r = Dictionary(PhysicalSettings.recovery(walDirectory: "/s/wal", target: target), uniquingKeysWith: { _, b in b })
+        #expect(r["restore_command"] == #"cp '/s/wal'/"%f" "%p""#)
+        // A scratch path with a quote or a percent sign cannot break out of the command.
+        let odd = Dictionary(PhysicalSettings.recovery(walDirectory: "/tmp/it's 100%/wal", target: nil), uniquingKeysWith: { _, b in b })
+        #expect(odd["restore_command"] == #"cp '/tmp/it'\''s 100%%/wal'/"%f" "%p""#)
+        #expect(r["recovery_target_time"] == "2026-11-28 06:30:00.250+00")
+        #expect(r["recovery_target_action"] == "promote")
+        #expect(r["recovery_target_timeline"] == "latest")
+        let latest = Dictionary(PhysicalSettings.recovery(walDirectory: "/s/wal", target: nil), uniquingKeysWith: { _, b in b })
+        #expect(latest["recovery_target_time"] == nil)
+        // Rendered for postgresql.auto.conf: single quotes, embedded quotes doubled.
+        #expect(ServerSettings.render([("restore_command", "cp '/a/%f' '%p'")]) == "restore_command = 'cp ''/a/%f'' ''%p'''\n")
+    }
+
+    @Test func toolArguments() {
+        #expect(BaseBackupSession.untarArguments("/b/base.tar.gz", into: "/s/data") == ["-x", "-z", "--no-same-owner", "-f", "/b/base.tar.gz", "-C", "/s/data"])
+        #expect(BaseBackupSession.untarArguments("/b/pg_wal.tar", into: "/s/data/pg_wal") == ["-x", "--no-same-owner", "-f", "/b/pg_wal.tar", "-C", "/s/data/pg_wal"])
+        #expect(BaseBackupSession.verifyArguments(manifest: "/s/backup_manifest", data: "/s/data", parseWAL: true) == ["--manifest-path=/s/backup_manifest", "/s/data"])
+        #expect(BaseBackupSession.verifyArguments(manifest: "/s/m", data: "/s/data", parseWAL: false).contains("--no-parse-wal"))
+        let a = WALSegment(name: "000000010000000000000002")!, b = WALSegment(name: "000000010000000000000005")!
+        #expect(BaseBackupSession.walDumpArguments(walDirectory: "/s/wal", from: a, to: b) ==
+            ["--path=/s/wal", "--rmgr=Transaction", "000000010000000000000002", "000000010000000000000005"])
+    }
+}
