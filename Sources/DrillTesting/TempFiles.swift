@@ -2,10 +2,11 @@ import Foundation
 
 /// Temporary folders and files for tests.
 public enum TempFiles {
-    /// A new private folder under the system temp folder.
+    /// A new private folder under the system temp folder, removed when the test process exits.
     public static func directory(_ hint: String = "drill-test") throws -> String {
         let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(hint)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        ExitCleanup.register(pid: nil, paths: [path])
         return path
     }
 

@@ -1,6 +1,7 @@
 @testable import DrillLive
 import DrillCore
 import Foundation
+import DrillTesting
 import Testing
 
 /// Pure parts of the S3 client: addressing, AWS URI encoding, credentials lookup. (moto accepts a query signed as
@@ -39,8 +40,7 @@ struct StorageAddressingTests {
     }
 
     @Test func credentialsPrecedenceAndErrors() throws {
-        let dir = NSTemporaryDirectory() + "drill-creds-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try TempFiles.directory("drill-creds")
         let file = "\(dir)/credentials"
         try "[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n[profile p2]\naws_access_key_id=A2\naws_secret_access_key=S2\naws_session_token=T2\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
