@@ -254,7 +254,8 @@ def main():
             profile = variants[name][0]
             cpu = [r["cpu"] for r in rs]
             cpu_txt = f"{med(cpu):.2f} s ({100 * med([r['cpu'] / r['wall'] for r in rs]):.1f}% of wall)"
-            rss_txt = f"{max(r['rss_mib'] for r in rs):.0f} MiB"
+            rss_runs = ", ".join(f"{r['rss_mib']:.0f}" for r in rs)
+            rss_txt = f"{max(r['rss_mib'] for r in rs):.0f} MiB (runs: {rss_runs})"
             restore_ratio = f"{med([r['phase_restore'] for r in rs]) / limit[profile]:.3f}" if variants[name][1] == a.jobs else "(1 job)"
             lines.append(f"| {name} | {col('wall')} | {col('phase_fetch')} | {col('phase_provision')} | {col('phase_restore')} | "
                          f"{col('phase_checks')} | {col('teardown')} | {cpu_txt} | {rss_txt} | {restore_ratio} | {med(wall) / script:.3f} |")
