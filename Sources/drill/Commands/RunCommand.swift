@@ -61,6 +61,12 @@ struct RunCommand: AsyncParsableCommand {
         let keep = self.keep
 
         let publisher = ReportPublisher(archive: archive, config: folder, delivery: LiveWiring.alertDelivery())
+        // Signal handling is in place before any drill starts, so no signal can kill drill mid-drill without teardown.
+        let cancellation = CancellationBox()
+        let interrupts = Interrupts.install { signal in
+            Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated"); tearing the scratch database down…")
+            cancellation.cancel()
+        }
         let work = Task { () -> ([DrillCore.ExitCode], [DrillReport]) in
             var codes: [DrillCore.ExitCode] = []
             var reports: [DrillReport] = []
@@ -81,10 +87,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             return (codes, reports)
         }
-        let interrupts = Interrupts.install { signal in
-            Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated"); tearing the scratch database down…")
-            work.cancel()
-        }
+        cancellation.set(work)
         var (codes, reports) = await work.value
         interrupts.cancel()
         observer.stop()
@@ -107,6 +110,29 @@ struct ArchiveOptions: ParsableArguments {
         if let archive { return archive }
         if let env = ProcessInfo.processInfo.environment["DRILL_ARCHIVE"], !env.isEmpty { return env }
         return (config as NSString).appendingPathComponent("archive")
+    }
+}
+
+/// Holds the task to cancel; a cancel that arrives before the task is known cancels it as soon as it is set.
+final class CancellationBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<([DrillCore.ExitCode], [DrillReport]), Never>?
+    private var cancelled = false
+
+    func set(_ t: Task<([DrillCore.ExitCode], [DrillReport]), Never>) {
+        let now = lock.withLock {
+            task = t
+            return cancelled
+        }
+        if now { t.cancel() }
+    }
+
+    func cancel() {
+        let t = lock.withLock {
+            cancelled = true
+            return task
+        }
+        t?.cancel()
     }
 }
 
