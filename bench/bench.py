@@ -154,7 +154,9 @@ def drill_run(drill, config_dir, name, archive, env):
     wall, r = timed([drill, "run", name, "--config", config_dir, "--archive", archive, "--stats"], env)
     if r.returncode != 0:
         raise SystemExit(f"drill run {name} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
-    stats = dict(kv.split("=") for kv in r.stderr.strip().splitlines()[-1].split(": ", 1)[1].split())
+    stats_line = r.stderr.strip().splitlines()[-1]
+    log(f"{name}: {stats_line}")
+    stats = dict(kv.split("=") for kv in stats_line.split(": ", 1)[1].split())
     reports = sorted((os.path.join(dp, f) for dp, _, fs in os.walk(archive) for f in fs if f.endswith(".json")),
                      key=os.path.getmtime)
     report = json.load(open(reports[-1]))
