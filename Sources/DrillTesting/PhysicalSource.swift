@@ -94,8 +94,16 @@ public actor PhysicalSource {
     }
 
     /// Names in the archive folder, sorted.
+    /// The archive's files once the source's archiver has caught up (no segment still waiting as `.ready`): the
+    /// archiver copies asynchronously, so a listing taken right after a base backup could miss files the source itself
+    /// archives a moment later, and a before/after comparison would blame the drill for them.
     public func archiveListing() async throws -> [String] {
         let (_, archive) = try await start()
+        for _ in 0..<200 {
+            let pending = try await psql("SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'")
+            if pending == "0" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         return try FileManager.default.contentsOfDirectory(atPath: archive).sorted()
     }
 }
