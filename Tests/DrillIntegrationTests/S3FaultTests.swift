@@ -123,7 +123,8 @@ struct S3FaultTests {
         let started = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Well under the low-speed timeout and the 100 s stall; loose enough for a loaded 2-core CI machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "the partial file is removed")
     }
