@@ -58,7 +58,7 @@ struct WebhookAlertTests {
         #expect(published.alert?.delivered == false)
         #expect(published.alert?.attempts == 3)
         #expect(published.alert?.lastError?.contains("127.0.0.1") == false)  // no URL (a secret) in messages
-        #expect(elapsed < 3.5)
+        #expect(elapsed < 4.5)  // the 3 s budget, plus slack for a loaded CI machine
         #expect(try await ReportArchive(storage: LocalArchiveStorage(root: dir)).verify().intact)
     }
 
