@@ -94,6 +94,15 @@ public actor PhysicalSource {
     }
 
     /// Names in the archive folder, sorted.
+    /// A fresh `pitr` ledger database and a `pg_basebackup` of it (with `format`'s arguments) in
+    /// `<folder>/backups/base`; returns the `backups` folder, the drill's `backup.location`.
+    public func freshBaseBackup(in folder: TempFolder, _ format: [String]) async throws -> String {
+        let backups = folder.sub("backups")
+        try await createLedger("pitr")
+        try await baseBackup(into: (backups as NSString).appendingPathComponent("base"), format)
+        return backups
+    }
+
     /// The archive's files once the source's archiver has caught up (no segment still waiting as `.ready`): the
     /// archiver copies asynchronously, so a listing taken right after a base backup could miss files the source itself
     /// archives a moment later, and a before/after comparison would blame the drill for them.

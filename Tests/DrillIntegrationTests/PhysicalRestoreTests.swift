@@ -80,9 +80,7 @@ struct PhysicalRestoreTests {
     @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")
     func pointInTime() async throws {
         let folder = TempFolder("pitr-t")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft"])
         // The backup's STOP TIME has whole seconds (drill rounds it up): write after the next second has begun.
         try await Task.sleep(for: .milliseconds(1100))
         let tag = "T\(UUID().uuidString.prefix(6))"
@@ -117,9 +115,7 @@ struct PhysicalRestoreTests {
     @Test("a random target is chosen between the backup's end and the last archived commit, recorded, and reached")
     func randomTarget() async throws {
         let folder = TempFolder("pitr-r")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft"])
         try await Task.sleep(for: .milliseconds(1100))
         let tag = "R\(UUID().uuidString.prefix(6))"
         try await source.insert(batch: tag, rows: 100, into: "pitr")
@@ -140,9 +136,7 @@ struct PhysicalRestoreTests {
     @Test("a missing segment is reported as a gap, with its name, and the drill fails")
     func gap() async throws {
         let folder = TempFolder("pitr-gap")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft"])
         var switched: [String] = []
         for i in 0..<3 {
             try await source.insert(batch: "gap-\(i)", rows: 50, into: "pitr")
@@ -209,9 +203,7 @@ struct PhysicalRestoreTests {
     @Test("a target past the archived WAL fails the drill with a clear finding")
     func targetPastArchive() async throws {
         let folder = TempFolder("pitr-late")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft"])
         try await source.insert(batch: "late", rows: 10, into: "pitr")
         try await source.switchWAL()
         let (_, archive) = try await source.start()
@@ -230,9 +222,7 @@ struct PhysicalRestoreTests {
     @Test("the drill command: plan shows the newest segment's age, run exits 0, and a target before the backup exits 2")
     func commandLine() async throws {
         let folder = TempFolder("pitr-cli")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft", "-z"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft", "-z"])
         try await source.insert(batch: "cli", rows: 10, into: "pitr")
         let newest = try await source.switchWAL()
         let (_, archive) = try await source.start()
@@ -259,9 +249,7 @@ struct PhysicalRestoreTests {
     @Test("a WAL archive of gzip-compressed segments (archive_command piping through gzip) replays the same")
     func gzipArchive() async throws {
         let folder = TempFolder("pitr-gz")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Fp"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Fp"])
         let tag = "Z\(UUID().uuidString.prefix(6))"
         try await source.insert(batch: tag, rows: 400, into: "pitr")
         try await source.switchWAL()
@@ -315,9 +303,7 @@ struct PhysicalRestoreTests {
     @Test("interrupted during WAL replay: an aborted report, the recovering server stopped, nothing left behind")
     func interruptedDuringReplay() async throws {
         let folder = TempFolder("pitr-int")
-        let backups = folder.sub("backups")
-        try await source.createLedger("pitr")
-        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let backups = try await source.freshBaseBackup(in: folder, ["-Ft"])
         try await source.insert(batch: "interrupted", rows: 10, into: "pitr")
         try await source.switchWAL()
         let (_, archive) = try await source.start()

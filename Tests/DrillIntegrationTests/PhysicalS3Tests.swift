@@ -25,9 +25,7 @@ extension PhysicalRestoreTests {
         @Test("a WAL archive on S3 (moto, signatures checked) restores exactly as the same archive in a folder")
         func s3Archive() async throws {
             let folder = TempFolder("pitr-s3")
-            let backups = folder.sub("backups")
-            try await source.createLedger("pitr")
-            try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft", "-z"])
+            let backups = try await source.freshBaseBackup(in: folder, ["-Ft", "-z"])
             let tag = "S\(UUID().uuidString.prefix(6))"
             try await source.insert(batch: tag, rows: 250, into: "pitr")
             try await source.switchWAL()
