@@ -6,11 +6,15 @@ data), several runs each, reported as median and range:
   1. limit   - raw `pg_restore -j N` from a local custom dump into an already-running server configured exactly like
                drill's scratch cluster for the profile (settings copied from drill's own report);
   2. script  - bench/usual-script.sh: curl the dump from S3 (moto) to disk, createdb, pg_restore -j N, psql checks,
-               dropdb, against that same already-running server;
+               dropdb, against an already-running server: one with PostgreSQL's stock settings (what a team's
+               restore-test server usually is), and the durable limit server (drill's own settings, the strict case);
   3. drill   - `drill run` on the same dump in moto's S3, embedded scratch cluster: durable -j N, fast -j N, and
                streamed single-job (durable).
-For drill it also records per-phase times and the runner's own CPU and peak RSS (`drill run --stats`: RUSAGE_SELF,
-so the scratch server and pg_restore are not counted).
+For drill it also records per-phase times, how long pg_restore itself ran inside the restore phase (the report's
+restore.tool_seconds), and the runner's own CPU and peak RSS (`drill run --stats`: RUSAGE_SELF, so the scratch server
+and pg_restore are not counted), with the CPU split by phase.
+Every round runs each variant once, in the same order, so that a ratio can also be taken within a round (paired),
+which cancels the machine's slow drifts.
 """
 import argparse, json, os, platform, pwd, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -156,13 +160,21 @@ def drill_run(drill, config_dir, name, archive, env):
         raise SystemExit(f"drill run {name} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     stats_line = r.stderr.strip().splitlines()[-1]
     log(f"{name}: {stats_line}")
-    stats = dict(kv.split("=") for kv in stats_line.split(": ", 1)[1].split())
+    stats = dict(kv.split("=", 1) for kv in stats_line.split(": ", 1)[1].split())
+    # Cumulative runner CPU when each phase ended: fetch and provision overlap, so they are read together.
+    marks = dict((k, float(v)) for k, v in (m.split(":") for m in stats.get("cpu_at", "").split(",") if m))
     reports = sorted((os.path.join(dp, f) for dp, _, fs in os.walk(archive) for f in fs if f.endswith(".json")),
                      key=os.path.getmtime)
     report = json.load(open(reports[-1]))
     phases = {p["name"]: p["seconds"] for p in report["phases"]}
-    return {"wall": wall, "rto": report["measured"]["rto_seconds"], "cpu": float(stats["cpu_user_s"]) + float(stats["cpu_sys_s"]),
+    cpu = float(stats["cpu_user_s"]) + float(stats["cpu_sys_s"])
+    ready = max(marks.get("fetch", 0), marks.get("provision", 0))
+    split = {"cpu_ready": ready, "cpu_restore": marks["restore"] - ready, "cpu_checks": marks["checks"] - marks["restore"],
+             "cpu_teardown": marks["teardown"] - marks["checks"], "cpu_after": cpu - marks["teardown"]} if marks else {}
+    tool = report["restore"].get("tool_seconds")
+    return {"wall": wall, "rto": report["measured"]["rto_seconds"], "cpu": cpu, **split,
             "rss_mib": int(stats["max_rss_kib"]) / 1024, **{f"phase_{k}": v for k, v in phases.items()},
+            "restore_overhead": phases["restore"] - tool if tool is not None else None,
             "teardown": report["scratch"].get("teardown_seconds") or 0, "settings": report["restore"].get("settings") or {}}
 
 
@@ -215,8 +227,11 @@ def main():
         fast_settings = drill_run(a.drill, cfg, "drill-fast", archive, env)["settings"]
         limit_servers = {"durable": Cluster("limit-durable", durable_settings), "fast": Cluster("limit-fast", fast_settings)}
         clusters += limit_servers.values()
+        stock = Cluster("stock", {})  # PostgreSQL's defaults: what the usual script usually restores into
+        clusters.append(stock)
+        scripts = {"script-stock": stock, "script-tuned": limit_servers["durable"]}
 
-        results = {k: [] for k in ["limit-durable", "limit-fast", "script", *variants]}
+        results = {k: [] for k in ["limit-durable", "limit-fast", *scripts, *variants]}
         for i in range(a.runs):
             log(f"run {i + 1}/{a.runs}")
             for profile, server in limit_servers.items():
@@ -228,10 +243,11 @@ def main():
                     raise SystemExit(r.stderr)
                 results[f"limit-{profile}"].append({"wall": t, "phase_restore": t})
                 server.psql("DROP DATABASE limit_db")
-            t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], limit_servers["durable"].env)
-            if r.returncode:
-                raise SystemExit(f"usual script failed: {r.stderr}")
-            results["script"].append({"wall": t})
+            for name, server in scripts.items():
+                t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], server.env)
+                if r.returncode:
+                    raise SystemExit(f"usual script ({name}) failed: {r.stderr}")
+                results[name].append({"wall": t})
             for name in variants:
                 results[name].append(drill_run(a.drill, cfg, name, archive, env))
     finally:
@@ -240,31 +256,64 @@ def main():
         moto.stop()
 
     limit = {"durable": med([r["wall"] for r in results["limit-durable"]]), "fast": med([r["wall"] for r in results["limit-fast"]])}
-    script = med([r["wall"] for r in results["script"]])
+    script = {k: med([r["wall"] for r in results[k]]) for k in scripts}
+
+    def col(rs, key, fmt="{:.2f}"):
+        xs = [r[key] for r in rs if r.get(key) is not None]
+        return f"{fmt.format(med(xs))} ({rng(xs)})" if xs else "—"
+
+    def paired(name, base, key="wall"):
+        """Median (min–max) of the per-round ratios name/base: each round measured both, one after the other."""
+        xs = [r[key] / b["wall"] for r, b in zip(results[name], results[base])]
+        return f"{med(xs):.3f} ({min(xs):.2f}–{max(xs):.2f})"
+
     lines = [f"Database {info['db_bytes'] / 2**20:.0f} MiB (pgbench scale {info['pgbench_scale']} + {info['event_rows']:,} "
              f"random event rows, with indexes); custom-format dump {info['dump_bytes'] / 2**20:.0f} MiB "
              f"({info['dump_bytes'] / info['db_bytes']:.2f} of the database). {a.runs} runs each, -j {a.jobs}; "
              f"median (min–max), seconds.", "",
-             "| Variant | End to end | Fetch | Provision | Restore | Checks | Teardown | Runner CPU | Runner peak RSS | Restore vs limit | End to end vs script |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| Variant | End to end | Fetch | Provision | Restore | of which pg_restore | Checks | Teardown |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, rs in results.items():
-        def col(key):
-            xs = [r[key] for r in rs if key in r]
-            return f"{med(xs):.2f} ({rng(xs)})" if xs else "—"
-        wall = [r["wall"] for r in rs]
         if name.startswith("drill"):
-            profile = variants[name][0]
-            cpu = [r["cpu"] for r in rs]
-            cpu_txt = f"{med(cpu):.2f} s ({100 * med([r['cpu'] / r['wall'] for r in rs]):.1f}% of wall)"
-            rss_runs = ", ".join(f"{r['rss_mib']:.0f}" for r in rs)
-            rss_txt = f"{max(r['rss_mib'] for r in rs):.0f} MiB (runs: {rss_runs})"
-            restore_ratio = f"{med([r['phase_restore'] for r in rs]) / limit[profile]:.3f}" if variants[name][1] == a.jobs else "(1 job)"
-            lines.append(f"| {name} | {col('wall')} | {col('phase_fetch')} | {col('phase_provision')} | {col('phase_restore')} | "
-                         f"{col('phase_checks')} | {col('teardown')} | {cpu_txt} | {rss_txt} | {restore_ratio} | {med(wall) / script:.3f} |")
+            tool = [{"t": r["phase_restore"] - r["restore_overhead"]} for r in rs if r.get("restore_overhead") is not None]
+            lines.append(f"| {name} | {col(rs, 'wall')} | {col(rs, 'phase_fetch')} | {col(rs, 'phase_provision')} | "
+                         f"{col(rs, 'phase_restore')} | {col(tool, 't')} | "
+                         f"{col(rs, 'phase_checks')} | {col(rs, 'teardown')} |")
         elif name.startswith("limit"):
-            lines.append(f"| {name} (pg_restore only) | {col('wall')} | — | — | {col('wall')} | — | — | — | — | 1.000 | — |")
+            lines.append(f"| {name} (pg_restore only) | {col(rs, 'wall')} | — | — | {col(rs, 'wall')} | {col(rs, 'wall')} | — | — |")
         else:
-            lines.append(f"| usual script (curl + createdb + pg_restore + psql + dropdb) | {col('wall')} | — | — | — | — | — | — | — | — | 1.000 |")
+            server = "stock PostgreSQL settings" if name == "script-stock" else "drill's durable settings"
+            lines.append(f"| usual script, {server} (curl, createdb, pg_restore, psql, dropdb) | {col(rs, 'wall')} | — | — | — | — | — | — |")
+
+    lines += ["", "Ratios: of medians, and the median (min–max) of the per-round ratios (paired: same round, back to back).", "",
+              "| Variant | Restore vs limit (same profile, -j) | paired | End to end vs script, stock server | paired | End to end vs script, drill's settings | paired |",
+              "|---|---|---|---|---|---|---|"]
+    for name in variants:
+        rs = results[name]
+        profile, jobs = variants[name]
+        if jobs == a.jobs:
+            restore = f"{med([r['phase_restore'] for r in rs]) / limit[profile]:.3f}"
+            restore_p = paired(name, f"limit-{profile}", "phase_restore")
+        else:
+            restore, restore_p = "(1 job)", "—"
+        wall = med([r["wall"] for r in rs])
+        lines.append(f"| {name} | {restore} | {restore_p} | {wall / script['script-stock']:.3f} | {paired(name, 'script-stock')} | "
+                     f"{wall / script['script-tuned']:.3f} | {paired(name, 'script-tuned')} |")
+
+    lines += ["", "Runner cost (the drill process only: not the scratch server, pg_restore or cp). CPU seconds, median; "
+              "the split is the runner's CPU while fetch and provision ran (download, SHA-256, start-up), during restore, "
+              "checks, teardown (deleting the scratch cluster) and after it (report, archive).", "",
+              "| Variant | Runner CPU | % of wall | fetch ∥ provision | restore | checks | teardown | report | Runner's share of the restore phase | Peak RSS |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in variants:
+        rs = results[name]
+        rss_runs = ", ".join(f"{r['rss_mib']:.0f}" for r in rs)
+        split = " | ".join(f"{med([r[k] for r in rs if k in r]):.2f}" if any(k in r for r in rs) else "—"
+                           for k in ["cpu_ready", "cpu_restore", "cpu_checks", "cpu_teardown", "cpu_after"])
+        overhead = [r["restore_overhead"] for r in rs if r.get("restore_overhead") is not None]
+        share = f"{1000 * med(overhead):.0f} ms ({1000 * min(overhead):.0f}–{1000 * max(overhead):.0f})" if overhead else "—"
+        lines.append(f"| {name} | {med([r['cpu'] for r in rs]):.2f} s | {100 * med([r['cpu'] / r['wall'] for r in rs]):.1f}% | "
+                     f"{split} | {share} | {max(r['rss_mib'] for r in rs):.0f} MiB (runs: {rss_runs}) |")
     lines += ["", f"Machine: {platform.node()}, {os.cpu_count()} cores, "
               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.platform()}."]
     out = "\n".join(lines)

@@ -13,8 +13,11 @@ public enum LiveDependencies {
     public static func make(scratchRoot: String, drillVersion: String, logger: Logger,
                             now: @escaping @Sendable () -> Date = { Date() },
                             stores: StoreRegistry = .live(),
-                            serverDatabaseName: (@Sendable (String, Date) -> String)? = nil) async -> DrillDependencies {
-        let binaries = await PostgresBinaries.discover() ?? PostgresBinaries(directory: "")
+                            serverDatabaseName: (@Sendable (String, Date) -> String)? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async -> DrillDependencies {
+        let template = InitdbTemplate.fromEnvironment(environment, logger: logger)
+        let discovered = await PostgresBinaries.discover()
+        let binaries = discovered ?? PostgresBinaries(directory: "")
         var deps = DrillDependencies(
             stores: stores,
             restorer: { format in
@@ -27,7 +30,8 @@ public enum LiveDependencies {
             provisioner: { target in
                 switch target {
                 case .embedded:
-                    EmbeddedProvisioner(scratchRoot: scratchRoot, now: now, logger: logger)
+                    EmbeddedProvisioner(scratchRoot: scratchRoot, now: now, logger: logger, template: template,
+                                        binaries: discovered)
                 case .server(let url):
                     if let serverDatabaseName {
                         ServerProvisioner(url: url, now: now, logger: logger, name: serverDatabaseName)

@@ -1,4 +1,5 @@
 import Foundation
+import DrillCore
 
 /// The runner's own resource use: CPU from RUSAGE_SELF (this process only, not the scratch server or the restore
 /// tools) and peak memory from /proc/self/status `VmHWM`. Not `ru_maxrss`: Linux carries it over from the image before
@@ -46,4 +47,30 @@ struct RunnerStats {
         }
         return out
     }
+}
+
+/// Passes progress on to the terminal and notes the runner's cumulative CPU seconds at the end of each phase, so
+/// `--stats` can say where the runner's own CPU went (fetch and provision overlap: read them together).
+final class PhaseCPUObserver: PhaseObserver, @unchecked Sendable {
+    private let inner: any PhaseObserver
+    private let lock = NSLock()
+    private var marks: [(String, Double)] = []
+
+    init(_ inner: any PhaseObserver) { self.inner = inner }
+
+    /// ` cpu_at=fetch:0.412,provision:0.420,…`: cumulative user+system seconds when each phase ended.
+    var line: String {
+        let m = lock.withLock { marks }
+        return m.isEmpty ? "" : " cpu_at=" + m.map { "\($0.0):" + String(format: "%.3f", $0.1) }.joined(separator: ",")
+    }
+
+    func drillStarted(_ drill: String, tier: String) { inner.drillStarted(drill, tier: tier) }
+    func phaseStarted(_ phase: PhaseName, detail: String) { inner.phaseStarted(phase, detail: detail) }
+    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {
+        let s = RunnerStats.current()
+        lock.withLock { marks.append((phase.rawValue, s.userSeconds + s.systemSeconds)) }
+        inner.phaseFinished(phase, seconds: seconds, ok: ok, detail: detail)
+    }
+    func transfer(done: Int64, total: Int64?) { inner.transfer(done: done, total: total) }
+    func note(_ text: String) { inner.note(text) }
 }

@@ -45,6 +45,36 @@ struct CommandLineTests {
         expectNothingLeft(folder)
     }
 
+    @Test("--stats prints the runner's CPU and where it went; the report tells pg_restore's own run time")
+    func statsAndToolTime() async throws {
+        let folder = TempFolder("stats")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
+        let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
+        let archive = folder.sub("archive")
+        let r = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", archive, "--stats"],
+                                          environment: ["TMPDIR": folder.sub("scratch")])
+        #expect(r.exitCode == 0, "\(r.output)")
+        let line = try #require(r.stderr.split(separator: "\n").last { $0.hasPrefix("drill-stats: ") })
+        let fields = Dictionary(line.dropFirst("drill-stats: ".count).split(separator: " ").compactMap { kv -> (String, String)? in
+            let p = kv.split(separator: "=", maxSplits: 1)
+            return p.count == 2 ? (String(p[0]), String(p[1])) : nil
+        }, uniquingKeysWith: { a, _ in a })
+        let total = try #require(Double(fields["cpu_user_s"] ?? "")).advanced(by: try #require(Double(fields["cpu_sys_s"] ?? "")))
+        #expect(total > 0)
+        #expect(try #require(Int(fields["max_rss_kib"] ?? "")) > 1024)
+        // Cumulative CPU at the end of each phase, in order, never decreasing and never above the total.
+        let marks = try #require(fields["cpu_at"]).split(separator: ",").map { $0.split(separator: ":") }
+        #expect(Set(marks.map { String($0[0]) }) == ["fetch", "provision", "restore", "checks", "teardown"])
+        let values = marks.compactMap { Double($0[1]) }
+        #expect(values == values.sorted() && values.count == 5 && (values.last ?? .infinity) <= total + 0.001)
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        let tool = try #require(report.restore.toolSeconds)
+        let phase = try #require(report.phases.first { $0.name == "restore" }?.seconds)
+        #expect(tool > 0 && tool <= phase, "pg_restore ran \(tool) s within a restore phase of \(phase) s")
+        expectNothingLeft(folder)
+    }
+
     @Test("a malformed config exits 2 and names the file and the key")
     func malformedConfig() async throws {
         let folder = TempFolder("badcfg")

@@ -198,6 +198,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         }
         state.report.restore.tool = outcome.tool
         state.report.restore.toolVersion = outcome.toolVersion
+        state.report.restore.toolSeconds = outcome.toolSeconds
         state.report.restore.stderr = outcome.stderr.isEmpty ? nil : outcome.stderr
         state.report.findings += outcome.findings
         if let receipt = outcome.receipt {

@@ -111,11 +111,14 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var mode: String?
         public var tool: String?
         public var toolVersion: String?
+        /// How long the tool itself ran; the rest of the restore phase is the runner's.
+        public var toolSeconds: Double?
         public var stderr: String?
         public var settings: [String: String]?
 
         public init(jobs: Int, profile: RestoreProfile, mode: String? = nil, tool: String? = nil, toolVersion: String? = nil,
-                    stderr: String? = nil, settings: [String: String]? = nil) {
+                    stderr: String? = nil, settings: [String: String]? = nil, toolSeconds: Double? = nil) {
+            self.toolSeconds = toolSeconds
             self.jobs = jobs
             self.profile = profile
             self.mode = mode

@@ -98,8 +98,12 @@ public struct RestoreOutcome: Sendable {
     public var receipt: StreamReceipt?
     /// Things worth recording that did not stop the restore.
     public var findings: [String]
+    /// How long the tool ran (start to exit), to tell the tool's time from the runner's within the restore phase.
+    public var toolSeconds: Double?
 
-    public init(tool: String, toolVersion: String, stderr: String, receipt: StreamReceipt? = nil, findings: [String] = []) {
+    public init(tool: String, toolVersion: String, stderr: String, receipt: StreamReceipt? = nil, findings: [String] = [],
+                toolSeconds: Double? = nil) {
+        self.toolSeconds = toolSeconds
         self.tool = tool
         self.toolVersion = toolVersion
         self.stderr = stderr

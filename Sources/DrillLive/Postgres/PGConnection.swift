@@ -54,6 +54,16 @@ public final class PGConnection: @unchecked Sendable {
         }
     }
 
+    /// A password verifier computed by libpq (`PQencryptPasswordConn`), for `ALTER ROLE … PASSWORD` without sending
+    /// the password itself.
+    public func encryptPassword(_ password: String, user: String, algorithm: String = "scram-sha-256") -> String? {
+        queue.sync {
+            guard let p = PQencryptPasswordConn(conn, password, user, algorithm) else { return nil }
+            defer { PQfreemem(p) }
+            return String(cString: p)
+        }
+    }
+
     public var serverVersion: String {
         queue.sync { PQparameterStatus(conn, "server_version").map { String(cString: $0) } ?? "unknown" }
     }

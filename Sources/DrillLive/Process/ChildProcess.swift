@@ -20,6 +20,9 @@ public final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var exited = false
     private var status: Int32 = 0
+    /// Spawn and reap times, for the child's run time.
+    private var started = ContinuousClock.now
+    private var ended: ContinuousClock.Instant?
     private var waiters: [CheckedContinuation<Void, Never>] = []
     public private(set) var pid: Int32 = 0
 
@@ -50,6 +53,7 @@ public final class ChildProcess: @unchecked Sendable {
         (outCapture, stdout, errCapture, stderrPipe) = (outCap, outPipe, errCap, errPipe)
         defer { for fh in childEnds { try? fh.close() } }
         do {
+            started = ContinuousClock.now
             pid = try Self.spawn(spec, stdin: input.fileDescriptor, stdout: out.fileDescriptor, stderr: err.fileDescriptor)
         } catch {
             try? stdin?.close()
@@ -137,6 +141,7 @@ public final class ChildProcess: @unchecked Sendable {
         let ws: [CheckedContinuation<Void, Never>] = lock.withLock {
             exited = true
             status = st
+            ended = ContinuousClock.now
             defer { waiters = [] }
             return waiters
         }
@@ -168,9 +173,11 @@ public final class ChildProcess: @unchecked Sendable {
         // Output readers finish at end-of-file; bound the wait in case a grandchild still holds the pipe.
         let out = outCapture?.finish(timeout: 5) ?? ""
         let err = errCapture?.finish(timeout: 5) ?? ""
-        let st = lock.withLock { status }
+        let (st, ran) = lock.withLock { (status, ended.map { started.duration(to: $0) } ?? .zero) }
+        let seconds = Double(ran.components.seconds) + Double(ran.components.attoseconds) / 1e18
         return ProcessResult(exitCode: drill_wifexited(st) != 0 ? drill_wexitstatus(st) : nil,
-                             signal: drill_wifsignaled(st) != 0 ? drill_wtermsig(st) : nil, stdout: out, stderr: err)
+                             signal: drill_wifsignaled(st) != 0 ? drill_wtermsig(st) : nil, stdout: out, stderr: err,
+                             seconds: seconds)
     }
 
     /// Runs a child to completion.

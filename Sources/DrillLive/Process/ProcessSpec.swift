@@ -71,6 +71,16 @@ public struct ProcessResult: Sendable, Equatable {
     public var signal: Int32?
     public var stdout: String
     public var stderr: String
+    /// Wall time from spawn to exit.
+    public var seconds: Double
+
+    public init(exitCode: Int32?, signal: Int32?, stdout: String, stderr: String, seconds: Double = 0) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+        self.seconds = seconds
+    }
 
     public var succeeded: Bool { exitCode == 0 }
 

@@ -25,7 +25,7 @@ public struct PgRestoreRestorer: Restorer {
 
     public func restore(_ request: RestoreRequest) async throws -> RestoreOutcome {
         let tool = binaries.tool("pg_restore")
-        let version = await PostgresBinaries.version(of: tool)
+        async let version = PostgresBinaries.version(of: tool)  // alongside the restore, not before it
         guard let database = request.connection.database else {
             throw DrillError(.restoreFailed, "no database to restore into")
         }
@@ -43,7 +43,8 @@ public struct PgRestoreRestorer: Restorer {
         guard result.succeeded else {
             throw DrillError(.restoreFailed, "pg_restore failed (\(result.summary)): \(lastError(stderr))")
         }
-        return RestoreOutcome(tool: "pg_restore", toolVersion: version, stderr: stderr, receipt: receipt)
+        return RestoreOutcome(tool: "pg_restore", toolVersion: await version, stderr: stderr, receipt: receipt,
+                              toolSeconds: result.seconds)
     }
 }
 

@@ -97,7 +97,8 @@ public struct PsqlRestorer: Restorer {
             findings.append("Plain SQL restored without ownership and privileges: \(relay.filter.droppedStatements) OWNER TO / GRANT / REVOKE statement\(relay.filter.droppedStatements == 1 ? " was" : "s were") skipped, as pg_restore --no-owner --no-privileges would.")
         }
         let receipt: StreamReceipt? = if case .success(let r)? = produced { r } else { nil }
-        return RestoreOutcome(tool: "psql", toolVersion: version, stderr: stderr, receipt: receipt, findings: findings)
+        return RestoreOutcome(tool: "psql", toolVersion: version, stderr: stderr, receipt: receipt, findings: findings,
+                              toolSeconds: psqlResult.seconds)
     }
 }
 

@@ -19,6 +19,8 @@ public final class EmbeddedCluster: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var removed = false
+    /// The template folder the data folder was copied from; nil when `initdb` made it.
+    public private(set) var templateUsed: String?
 
     public var logFile: String { (root as NSString).appendingPathComponent("server.log") }
 
@@ -42,12 +44,31 @@ public final class EmbeddedCluster: @unchecked Sendable {
 
     /// Creates, configures and starts a cluster under `scratchRoot`. On any failure, including cancellation, whatever
     /// was created is removed before the error is thrown.
+    /// With a `template` cache, the data folder is a copy of a cached fresh `initdb` (made and saved on first use), and
+    /// the copy gets a new random password once it runs; a template whose copy does not start is discarded and the
+    /// cluster is made with `initdb` instead.
     public static func start(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
-                             logger: Logger) async throws -> EmbeddedCluster {
+                             template: InitdbTemplate? = nil, logger: Logger) async throws -> EmbeddedCluster {
         let cluster = try create(name: name, scratchRoot: scratchRoot, binaries: binaries, settings: settings, logger: logger)
         do {
-            try await cluster.initialise()
-            try await cluster.launch()
+            let clock = ContinuousClock()
+            let t0 = clock.now
+            cluster.templateUsed = try await cluster.initialise(template: template)
+            logger.debug("scratch data folder ready", metadata: ["from": "\(cluster.templateUsed ?? "initdb")",
+                                                                 "elapsed": "\(t0.duration(to: clock.now))"])
+            do {
+                try await cluster.launch()
+                logger.debug("scratch server accepting connections", metadata: ["elapsed": "\(t0.duration(to: clock.now))"])
+                if cluster.templateUsed != nil { try cluster.setRandomPassword() }
+            } catch let error where cluster.templateUsed != nil && !Task.isCancelled {
+                logger.warning("a scratch cluster copied from the initdb template did not start (\(error)); discarding the template and running initdb")
+                if let used = cluster.templateUsed { template?.discard(used) }
+                let notes = cluster.stopServer()
+                guard cluster.serverPID == nil else { throw DrillError(.provisionFailed, notes.joined(separator: "; ")) }
+                try FileManager.default.removeItem(atPath: cluster.dataDirectory)
+                cluster.templateUsed = try await cluster.initialise(template: template)
+                try await cluster.launch()
+            }
             return cluster
         } catch {
             _ = await cluster.teardown()
@@ -85,23 +106,50 @@ public final class EmbeddedCluster: @unchecked Sendable {
         }
     }
 
-    private func initialise() async throws {
+    /// The `initdb` options that shape a scratch cluster (the template cache is keyed by them).
+    static let initdbOptions = ["--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale",
+                                "--no-sync", "--no-instructions"]
+
+    /// Fills the data folder, from the template cache when it has a template (returns its folder), else with
+    /// `initdb` (saving the result as the template), then writes the configuration.
+    private func initialise(template: InitdbTemplate?) async throws -> String? {
+        let options = ["-U", superuser] + Self.initdbOptions
+        let folder = template?.folder(binaries: binaries, initdbArguments: options, runAs: runAs)
+        if let template, let folder, await template.copy(from: folder, to: dataDirectory) {
+            try Task.checkCancellation()
+            try writeConfiguration(to: "postgresql.conf")
+            return folder
+        }
         // A random password for TCP connections; local socket connections use trust. The file is deleted at once.
         let pwfile = (root as NSString).appendingPathComponent(".pw")
-        let password = (0..<24).map { _ in "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".randomElement()! }
-        try AtomicFile.write(Data(String(password).utf8), to: pwfile, mode: 0o600)
+        try AtomicFile.write(Data(Self.randomPassword().utf8), to: pwfile, mode: 0o600)
         if let runAs { try runAs.chown(pwfile) }
         defer { unlink(pwfile) }
-        let args = ["-D", dataDirectory, "-U", superuser, "--auth-local=trust", "--auth-host=scram-sha-256",
-                    "--pwfile=\(pwfile)", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"]
-        let (exe, argv) = wrapped(binaries.path("initdb"), args)
+        let (exe, argv) = wrapped(binaries.path("initdb"), ["-D", dataDirectory, "--pwfile=\(pwfile)"] + options)
         let r = await ChildProcess.runCancellable(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*"],
                                                               workingDirectory: root))
         try Task.checkCancellation()
         guard r.succeeded else {
             throw DrillError(.provisionFailed, "initdb failed (\(r.summary)): \(tail(r.stderr + r.stdout))")
         }
+        if let template, let folder { await template.store(dataDirectory: dataDirectory, as: folder) }
         try writeConfiguration(to: "postgresql.conf")
+        return nil
+    }
+
+    static func randomPassword() -> String {
+        String((0..<24).map { _ in "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".randomElement()! })
+    }
+
+    /// Gives the superuser a new random, never-shown password (a copy of the template would otherwise share the
+    /// template's). Only its SCRAM verifier, computed here by libpq, travels to the server.
+    func setRandomPassword() throws {
+        let admin = try PGConnection(connection())
+        defer { admin.close() }
+        guard let verifier = admin.encryptPassword(Self.randomPassword(), user: superuser) else {
+            throw DrillError(.provisionFailed, "libpq could not compute a password verifier")
+        }
+        _ = try admin.execSync("ALTER ROLE \(PGConnection.quoteIdentifier(superuser)) PASSWORD \(PGConnection.quoteLiteral(verifier))")
     }
 
     /// Appends the scratch server's settings (private socket, port, logging) and the cluster's `settings`, then
@@ -161,21 +209,26 @@ public final class EmbeddedCluster: @unchecked Sendable {
     /// The server's process id while it runs.
     public var serverPID: Int32? { lock.withLock { server?.isRunning == true ? server?.pid : nil } }
 
+    /// Stops the server if it runs. The data is thrown away, so no shutdown checkpoint is needed: SIGQUIT (immediate
+    /// shutdown) first, which with fsync on saves the seconds a fast shutdown spends flushing; SIGKILL as the last
+    /// resort. Returns what did not go to plan.
+    func stopServer() -> [String] {
+        guard let child = lock.withLock({ server }), child.isRunning else { return [] }
+        var notes: [String] = []
+        for (sig, wait) in [(SIGQUIT, 15.0), (SIGKILL, 5.0)] where child.isRunning {
+            child.signal(sig)
+            let deadline = Date().addingTimeInterval(wait)
+            while child.isRunning && Date() < deadline { usleep(2_000) }
+            if sig == SIGKILL && !child.isRunning { notes.append("the server needed SIGKILL to stop") }
+        }
+        if child.isRunning { notes.append("the scratch server (pid \(child.pid)) did not stop") }
+        return notes
+    }
+
     /// Stops the server and deletes the cluster's folders. Safe to call more than once and on a cancelled task.
     public func teardown() async -> TeardownResult {
+        var notes = stopServer()
         let child: ChildProcess? = lock.withLock { server }
-        var notes: [String] = []
-        if let child, child.isRunning {
-            // The data is thrown away, so no shutdown checkpoint is needed: SIGQUIT (immediate shutdown) first, which
-            // with fsync on saves the seconds a fast shutdown spends flushing; SIGKILL as the last resort.
-            for (sig, wait) in [(SIGQUIT, 15.0), (SIGKILL, 5.0)] where child.isRunning {
-                child.signal(sig)
-                let deadline = Date().addingTimeInterval(wait)
-                while child.isRunning && Date() < deadline { usleep(10_000) }
-                if sig == SIGKILL && !child.isRunning { notes.append("the server needed SIGKILL to stop") }
-            }
-            if child.isRunning { notes.append("the scratch server (pid \(child.pid)) did not stop") }
-        }
         let fm = FileManager.default
         for dir in [root, socketDirectory] where fm.fileExists(atPath: dir) {
             do { try fm.removeItem(atPath: dir) } catch { notes.append("cannot delete \(dir): \(error.localizedDescription)") }

@@ -57,7 +57,8 @@ struct RunCommand: AsyncParsableCommand {
         let interactive = Console.stderrIsTerminal
         let observer = TerminalObserver(interactive: interactive)
         let deps = await LiveWiring.dependencies(logger: logger)
-        let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: observer)
+        let phaseCPU = stats ? PhaseCPUObserver(observer) : nil
+        let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: phaseCPU ?? observer)
         let keep = self.keep
 
         let publisher = ReportPublisher(archive: archive, config: folder, delivery: LiveWiring.alertDelivery())
@@ -92,7 +93,7 @@ struct RunCommand: AsyncParsableCommand {
         interrupts.cancel()
         observer.stop()
         codes += await writeMetricsAndJUnit(reports, archive: archive)
-        if stats { Console.error(RunnerStats.current().line) }
+        if stats { Console.error(RunnerStats.current().line + (phaseCPU?.line ?? "")) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
         if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }

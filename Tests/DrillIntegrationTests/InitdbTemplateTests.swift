@@ -1,0 +1,109 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Logging
+import Testing
+
+@Suite("Scratch clusters from a cached initdb template", .timeLimit(.minutes(5)))
+struct InitdbTemplateTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func binaries() async throws -> PostgresBinaries { try #require(await PostgresBinaries.discover()) }
+
+    func start(_ name: String, in folder: TempFolder, template: InitdbTemplate?) async throws -> EmbeddedCluster {
+        try await EmbeddedCluster.start(name: name, scratchRoot: folder.sub("scratch"), binaries: try await binaries(),
+                                        settings: [("fsync", "off")], template: template, logger: logger)
+    }
+
+    func superuserVerifier(_ cluster: EmbeddedCluster) throws -> String {
+        let c = try PGConnection(cluster.connection())
+        defer { c.close() }
+        return try #require(try c.execSync("SELECT rolpassword FROM pg_authid WHERE rolname = current_user").first?.first ?? nil)
+    }
+
+    func templateFolders(_ cache: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.hasPrefix("initdb-") }
+    }
+
+    @Test("the first cluster saves a template; the next is copied from it, works, and gets its own password")
+    func savesThenCopies() async throws {
+        let folder = TempFolder("template")
+        let template = InitdbTemplate(cacheDirectory: folder.file("cache"), logger: logger)
+        let first = try await start("first", in: folder, template: template)
+        #expect(first.templateUsed == nil, "no template yet: initdb")
+        let saved = templateFolders(template.cacheDirectory)
+        #expect(saved.count == 1)
+        let second = try await start("second", in: folder, template: template)
+        #expect(second.templateUsed == (template.cacheDirectory as NSString).appendingPathComponent(saved.first ?? "?"))
+        let c = try PGConnection(second.connection())
+        _ = try c.execSync("CREATE DATABASE copied")
+        _ = try c.execSync("CREATE TABLE t AS SELECT 1 AS x")
+        #expect(try c.execSync("SELECT count(*) FROM t").first?.first == "1")
+        c.close()
+        // Both verifiers are SCRAM and differ: the copy did not keep the template's password.
+        let (v1, v2) = (try superuserVerifier(first), try superuserVerifier(second))
+        #expect(v1.hasPrefix("SCRAM-SHA-256$") && v2.hasPrefix("SCRAM-SHA-256$"))
+        #expect(v1 != v2)
+        #expect(await first.teardown().removed)
+        #expect(await second.teardown().removed)
+        #expect(folder.entries("scratch").isEmpty)
+        // The template itself was never started: no server pid file, no log.
+        let data = (template.cacheDirectory as NSString).appendingPathComponent(saved.first ?? "?") + "/data"
+        #expect(FileManager.default.fileExists(atPath: data + "/PG_VERSION"))
+        #expect(!FileManager.default.fileExists(atPath: data + "/postmaster.pid"))
+    }
+
+    @Test("an incomplete template is discarded: initdb runs and a whole template replaces it")
+    func incompleteTemplate() async throws {
+        let folder = TempFolder("template")
+        let template = InitdbTemplate(cacheDirectory: folder.file("cache"), logger: logger)
+        _ = await (try await start("first", in: folder, template: template)).teardown()
+        let saved = try #require(templateFolders(template.cacheDirectory).first)
+        let control = (template.cacheDirectory as NSString).appendingPathComponent(saved) + "/data/global/pg_control"
+        try FileManager.default.removeItem(atPath: control)
+        let cluster = try await start("second", in: folder, template: template)
+        #expect(cluster.templateUsed == nil)
+        #expect(PGConnection.ping(cluster.connection()))
+        _ = await cluster.teardown()
+        #expect(FileManager.default.fileExists(atPath: control), "a fresh template was saved")
+    }
+
+    @Test("a template whose copy does not start is discarded, and the cluster is made with initdb")
+    func templateThatDoesNotStart() async throws {
+        let folder = TempFolder("template")
+        let template = InitdbTemplate(cacheDirectory: folder.file("cache"), logger: logger)
+        _ = await (try await start("first", in: folder, template: template)).teardown()
+        let saved = try #require(templateFolders(template.cacheDirectory).first)
+        let control = (template.cacheDirectory as NSString).appendingPathComponent(saved) + "/data/global/pg_control"
+        let original = try #require(FileManager.default.contents(atPath: control))
+        try Data(repeating: 0x5a, count: original.count).write(to: URL(fileURLWithPath: control))
+        let cluster = try await start("second", in: folder, template: template)
+        #expect(cluster.templateUsed == nil, "the copy failed to start; initdb made the cluster")
+        #expect(PGConnection.ping(cluster.connection()))
+        _ = await cluster.teardown()
+        #expect(folder.entries("scratch").isEmpty)
+        let replaced = try #require(FileManager.default.contents(atPath: control))
+        #expect(replaced != Data(repeating: 0x5a, count: original.count), "the damaged template was replaced")
+    }
+
+    @Test("a cache folder that is a symlink is not used")
+    func symlinkedCache() async throws {
+        let folder = TempFolder("template")
+        let real = folder.sub("real")
+        try FileManager.default.createSymbolicLink(atPath: folder.file("cache"), withDestinationPath: real)
+        let template = InitdbTemplate(cacheDirectory: folder.file("cache"), logger: logger)
+        _ = await (try await start("first", in: folder, template: template)).teardown()
+        #expect(folder.entries("real").isEmpty)
+    }
+
+    @Test("where the cache is: DRILL_CACHE_DIR, XDG_CACHE_HOME, ~/.cache; off turns it off")
+    func location() {
+        #expect(InitdbTemplate.fromEnvironment(["DRILL_CACHE_DIR": "/c", "HOME": "/h"], logger: logger)?.cacheDirectory == "/c")
+        #expect(InitdbTemplate.fromEnvironment(["DRILL_CACHE_DIR": "off", "HOME": "/h"], logger: logger) == nil)
+        #expect(InitdbTemplate.fromEnvironment(["DRILL_CACHE_DIR": "", "HOME": "/h"], logger: logger) == nil)
+        #expect(InitdbTemplate.fromEnvironment(["XDG_CACHE_HOME": "/x", "HOME": "/h"], logger: logger)?.cacheDirectory == "/x/drill")
+        #expect(InitdbTemplate.fromEnvironment(["HOME": "/h"], logger: logger)?.cacheDirectory == "/h/.cache/drill")
+        #expect(InitdbTemplate.fromEnvironment([:], logger: logger) == nil)
+    }
+}
