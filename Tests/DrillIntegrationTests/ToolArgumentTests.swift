@@ -54,5 +54,8 @@ struct ToolArgumentTests {
         #expect(fast["fsync"] == "off")
         #expect(fast["full_page_writes"] == "off")
         #expect(fast["synchronous_commit"] == "off")
+        #expect(durable["wal_level"] == "minimal", "COPY into a table created in the same transaction skips WAL")
+        #expect(durable["shared_buffers"] == "256MB" && fast["shared_buffers"] == "256MB")
+        #expect(durable["maintenance_work_mem"] == "512MB", "8 GiB over 2 jobs: an eighth each")
     }
 }
