@@ -25,6 +25,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         var scratch: (any ScratchDatabase)?
         var staged: StagedBackup?
         var stagingDir: String?
+        var stagedRemoval: Task<Void, Never>?
         do {
             let located = try await locate(drill, state)
             stagingDir = try makeStagingDir(drill)
@@ -41,6 +42,11 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                 staged = s
                 scratch = sc
                 try await restore(drill, located, staged: s, scratch: sc, state)
+                if let s, s.isTemporary {
+                    // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
+                    staged = nil
+                    stagedRemoval = Task.detached { try? FileManager.default.removeItem(atPath: s.path) }
+                }
                 try await runChecks(drill, tier: tier, scratch: sc, state)
             }
         } catch {
@@ -49,6 +55,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         if let scratch {
             await finishScratch(scratch, keep: keep, state)
         }
+        await stagedRemoval?.value
         if let staged, staged.isTemporary { try? FileManager.default.removeItem(atPath: staged.path) }
         if let stagingDir { try? FileManager.default.removeItem(atPath: stagingDir) }
         return state.finish(now: deps.now())

@@ -69,3 +69,74 @@ public enum DrillLiveError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// SHA-256 on its own thread: the caller hands over copies of its chunks and goes on (a download receives and writes
+/// while the previous chunks are hashed). At most `maxQueuedBytes` wait; beyond that `update` waits, so memory stays
+/// flat. Chunks are hashed in the order given.
+public final class BackgroundHasher: @unchecked Sendable {
+    private let hasher = SHA256Hasher()
+    private let cond = NSCondition()
+    private var queue: [Data] = []
+    private var queuedBytes = 0
+    private var closed = false
+    private var finished = false
+    private let limit: Int
+
+    public init(maxQueuedBytes: Int = 4 << 20) {
+        limit = maxQueuedBytes
+        // The thread holds the hasher until the queue is closed (finalizeHex or cancel).
+        Thread { [self] in work() }.start()
+    }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        let chunk = Data(bytes)
+        cond.lock()
+        while queuedBytes >= limit && !closed { cond.wait() }
+        if !closed {
+            queue.append(chunk)
+            queuedBytes += chunk.count
+            cond.broadcast()
+        }
+        cond.unlock()
+    }
+
+    /// Waits for every chunk to be hashed and returns the hex digest. Call once.
+    public func finalizeHex() -> String {
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        while !finished { cond.wait() }
+        cond.unlock()
+        return hasher.finalizeHex()
+    }
+
+    /// Drops whatever waits and stops the thread (an abandoned transfer).
+    public func cancel() {
+        cond.lock()
+        closed = true
+        queue.removeAll()
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    private func work() {
+        while true {
+            cond.lock()
+            while queue.isEmpty && !closed { cond.wait() }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            cond.unlock()
+            if batch.isEmpty { break }  // closed and drained
+            for chunk in batch { hasher.update(chunk) }
+            cond.lock()
+            queuedBytes -= batch.reduce(0) { $0 + $1.count }
+            cond.broadcast()
+            cond.unlock()
+        }
+        cond.lock()
+        finished = true
+        cond.broadcast()
+        cond.unlock()
+    }
+}
