@@ -4,7 +4,9 @@
 Measured on one generated database (pgbench tables plus random text and numbers, so the dump compresses like real
 data), several runs each, reported as median and range:
   1. limit   - raw `pg_restore -j N` from a local custom dump into an already-running server configured exactly like
-               drill's scratch cluster for the profile (settings copied from drill's own report);
+               drill's scratch cluster for the profile (settings copied from drill's own report); and, for the durable
+               profile, into a server started just before (untimed), as drill's scratch cluster is, to tell what a
+               fresh server costs from what the runner costs;
   2. script  - bench/usual-script.sh: curl the dump from S3 (moto) to disk, createdb, pg_restore -j N, psql checks,
                dropdb, against an already-running server: one with PostgreSQL's stock settings (what a team's
                restore-test server usually is), and the durable limit server (drill's own settings, the strict case);
@@ -231,7 +233,7 @@ def main():
         clusters.append(stock)
         scripts = {"script-stock": stock, "script-tuned": limit_servers["durable"]}
 
-        results = {k: [] for k in ["limit-durable", "limit-fast", *scripts, *variants]}
+        results = {k: [] for k in ["limit-durable", "limit-fast", "limit-durable-fresh", *scripts, *variants]}
         for i in range(a.runs):
             log(f"run {i + 1}/{a.runs}")
             for profile, server in limit_servers.items():
@@ -243,6 +245,16 @@ def main():
                     raise SystemExit(r.stderr)
                 results[f"limit-{profile}"].append({"wall": t, "phase_restore": t})
                 server.psql("DROP DATABASE limit_db")
+            fresh = Cluster("limit-fresh", durable_settings)
+            try:
+                fresh.psql("CREATE DATABASE limit_db")
+                t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
+                              "-d", "limit_db", dump], fresh.env)
+                if r.returncode:
+                    raise SystemExit(r.stderr)
+                results["limit-durable-fresh"].append({"wall": t, "phase_restore": t})
+            finally:
+                fresh.stop()
             for name, server in scripts.items():
                 t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], server.env)
                 if r.returncode:
@@ -280,14 +292,15 @@ def main():
                          f"{col(rs, 'phase_restore')} | {col(tool, 't')} | "
                          f"{col(rs, 'phase_checks')} | {col(rs, 'teardown')} |")
         elif name.startswith("limit"):
-            lines.append(f"| {name} (pg_restore only) | {col(rs, 'wall')} | — | — | {col(rs, 'wall')} | {col(rs, 'wall')} | — | — |")
+            what = "pg_restore only, into a server started just before" if name.endswith("fresh") else "pg_restore only"
+            lines.append(f"| {name} ({what}) | {col(rs, 'wall')} | — | — | {col(rs, 'wall')} | {col(rs, 'wall')} | — | — |")
         else:
             server = "stock PostgreSQL settings" if name == "script-stock" else "drill's durable settings"
             lines.append(f"| usual script, {server} (curl, createdb, pg_restore, psql, dropdb) | {col(rs, 'wall')} | — | — | — | — | — | — |")
 
     lines += ["", "Ratios: of medians, and the median (min–max) of the per-round ratios (paired: same round, back to back).", "",
-              "| Variant | Restore vs limit (same profile, -j) | paired | End to end vs script, stock server | paired | End to end vs script, drill's settings | paired |",
-              "|---|---|---|---|---|---|---|"]
+              "| Variant | Restore vs limit (same profile, -j) | paired | Restore vs limit on a fresh server | paired | End to end vs script, stock server | paired | End to end vs script, drill's settings | paired |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name in variants:
         rs = results[name]
         profile, jobs = variants[name]
@@ -296,8 +309,13 @@ def main():
             restore_p = paired(name, f"limit-{profile}", "phase_restore")
         else:
             restore, restore_p = "(1 job)", "—"
+        if jobs == a.jobs and profile == "durable":
+            fresh_ratio = f"{med([r['phase_restore'] for r in rs]) / med([r['wall'] for r in results['limit-durable-fresh']]):.3f}"
+            fresh_p = paired(name, "limit-durable-fresh", "phase_restore")
+        else:
+            fresh_ratio, fresh_p = "—", "—"
         wall = med([r["wall"] for r in rs])
-        lines.append(f"| {name} | {restore} | {restore_p} | {wall / script['script-stock']:.3f} | {paired(name, 'script-stock')} | "
+        lines.append(f"| {name} | {restore} | {restore_p} | {fresh_ratio} | {fresh_p} | {wall / script['script-stock']:.3f} | {paired(name, 'script-stock')} | "
                      f"{wall / script['script-tuned']:.3f} | {paired(name, 'script-tuned')} |")
 
     lines += ["", "Runner cost (the drill process only: not the scratch server, pg_restore or cp). CPU seconds, median; "
@@ -311,7 +329,7 @@ def main():
         split = " | ".join(f"{med([r[k] for r in rs if k in r]):.2f}" if any(k in r for r in rs) else "—"
                            for k in ["cpu_ready", "cpu_restore", "cpu_checks", "cpu_teardown", "cpu_after"])
         overhead = [r["restore_overhead"] for r in rs if r.get("restore_overhead") is not None]
-        share = f"{1000 * med(overhead):.0f} ms ({1000 * min(overhead):.0f}–{1000 * max(overhead):.0f})" if overhead else "—"
+        share = f"{1000 * med(overhead):.1f} ms ({1000 * min(overhead):.1f}–{1000 * max(overhead):.1f})" if overhead else "—"
         lines.append(f"| {name} | {med([r['cpu'] for r in rs]):.2f} s | {100 * med([r['cpu'] / r['wall'] for r in rs]):.1f}% | "
                      f"{split} | {share} | {max(r['rss_mib'] for r in rs):.0f} MiB (runs: {rss_runs}) |")
     lines += ["", f"Machine: {platform.node()}, {os.cpu_count()} cores, "
