@@ -1,12 +1,12 @@
 import DrillCore
 import Foundation
 
-/// Receives a download's bytes on the transfer thread and writes them to a file descriptor (a staged file or a pipe) as
-/// they arrive, while a second thread hashes them, so memory stays flat whatever the size and the SHA-256 does not
-/// slow the transfer. Across a resumed transfer the hash runs on and no byte is written twice.
+/// Receives a download's bytes on the transfer thread: hashes them and writes them to a file descriptor (a staged
+/// file or a pipe) as they arrive, so memory stays flat whatever the size. Across a resumed transfer the hash runs on
+/// and no byte is written twice.
 final class DownloadSink: @unchecked Sendable {
     private let fd: Int32
-    private let hasher = BackgroundHasher()
+    private let hasher = SHA256Hasher()
     private let progress: TransferProgress?
     private var lastReported: Int64 = 0
 
@@ -28,8 +28,6 @@ final class DownloadSink: @unchecked Sendable {
         self.total = expectedSize
         self.progress = progress
     }
-
-    deinit { hasher.cancel() }
 
     /// Called before each request.
     func beginAttempt() {
