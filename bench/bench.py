@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--focus-restore", action="store_true",
+                    help="only the restore-phase question: durable limit (running and fresh server) against drill-durable, "
+                         "many rounds, median paired ratio with a bootstrap confidence interval")
     a = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     os.chmod(WORK, 0o755)
@@ -237,6 +240,8 @@ def main():
         for i in range(a.runs):
             log(f"run {i + 1}/{a.runs}")
             for profile, server in limit_servers.items():
+                if a.focus_restore and profile != "durable":
+                    continue
                 server.psql("DROP DATABASE IF EXISTS limit_db")
                 server.psql("CREATE DATABASE limit_db")
                 t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
@@ -255,18 +260,20 @@ def main():
                 results["limit-durable-fresh"].append({"wall": t, "phase_restore": t})
             finally:
                 fresh.stop()
-            for name, server in scripts.items():
+            for name, server in ({} if a.focus_restore else scripts).items():
                 t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], server.env)
                 if r.returncode:
                     raise SystemExit(f"usual script ({name}) failed: {r.stderr}")
                 results[name].append({"wall": t})
-            for name in variants:
+            for name in (["drill-durable"] if a.focus_restore else variants):
                 results[name].append(drill_run(a.drill, cfg, name, archive, env))
     finally:
         for c in clusters:
             c.stop()
         moto.stop()
 
+    if a.focus_restore:
+        return focus_report(results, info, a)
     limit = {"durable": med([r["wall"] for r in results["limit-durable"]]), "fast": med([r["wall"] for r in results["limit-fast"]])}
     script = {k: med([r["wall"] for r in results[k]]) for k in scripts}
 
@@ -338,6 +345,31 @@ def main():
     print(out)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "latest.md"), "w") as f:
+        f.write(out + "\n")
+
+
+def focus_report(results, info, a):
+    """The restore-phase question alone: drill-durable's restore phase against raw pg_restore, paired by round."""
+    import random
+    drill = results["drill-durable"]
+    rows = ["| Against | drill's restore phase / raw pg_restore, median of per-round ratios | 90% bootstrap interval of that median | per-round range |",
+            "|---|---|---|---|"]
+    for base, label in [("limit-durable", "the running limit server"), ("limit-durable-fresh", "a server started just before")]:
+        ratios = [r["phase_restore"] / b["wall"] for r, b in zip(drill, results[base])]
+        rnd = random.Random(1)
+        boots = sorted(med([rnd.choice(ratios) for _ in ratios]) for _ in range(10_000))
+        rows.append(f"| {label} | {med(ratios):.3f} | {boots[500]:.3f}–{boots[9499]:.3f} | {min(ratios):.2f}–{max(ratios):.2f} |")
+    overhead = [r["restore_overhead"] for r in drill if r.get("restore_overhead") is not None]
+    out = "\n".join([f"Restore phase only: {len(drill)} rounds, -j {a.jobs}, durable profile; dump "
+                     f"{info['dump_bytes'] / 2**20:.0f} MiB of a {info['db_bytes'] / 2**20:.0f} MiB database. Each round: raw "
+                     f"pg_restore into the running limit server, into a fresh one, then drill run.", "", *rows, "",
+                     f"Medians, seconds: limit {med([r['wall'] for r in results['limit-durable']]):.2f}, fresh "
+                     f"{med([r['wall'] for r in results['limit-durable-fresh']]):.2f}, drill's restore phase "
+                     f"{med([r['phase_restore'] for r in drill]):.2f}; the runner's share of that phase (phase minus "
+                     f"pg_restore's own run time) {1000 * med(overhead):.1f} ms (max {1000 * max(overhead):.1f})."])
+    print(out)
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "restore-focus.md"), "w") as f:
         f.write(out + "\n")
 
 
