@@ -196,9 +196,10 @@ def main():
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--focus-restore", action="store_true",
-                    help="only the restore-phase question: durable limit (running and fresh server) against drill-durable, "
-                         "many rounds, median paired ratio with a bootstrap confidence interval")
+    ap.add_argument("--focus", choices=["restore", "end-to-end"],
+                    help="one question only, for many rounds, answered with the median paired ratio and a bootstrap "
+                         "interval: restore (drill-durable's restore phase against raw pg_restore, running and fresh "
+                         "server) or end-to-end (drill durable and fast against the usual script, both servers)")
     a = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     os.chmod(WORK, 0o755)
@@ -240,7 +241,7 @@ def main():
         for i in range(a.runs):
             log(f"run {i + 1}/{a.runs}")
             for profile, server in limit_servers.items():
-                if a.focus_restore and profile != "durable":
+                if a.focus == "end-to-end" or (a.focus == "restore" and profile != "durable"):
                     continue
                 server.psql("DROP DATABASE IF EXISTS limit_db")
                 server.psql("CREATE DATABASE limit_db")
@@ -250,29 +251,35 @@ def main():
                     raise SystemExit(r.stderr)
                 results[f"limit-{profile}"].append({"wall": t, "phase_restore": t})
                 server.psql("DROP DATABASE limit_db")
-            fresh = Cluster("limit-fresh", durable_settings)
+            fresh = Cluster("limit-fresh", durable_settings) if a.focus != "end-to-end" else None
             try:
+                if fresh is None:
+                    raise StopIteration
                 fresh.psql("CREATE DATABASE limit_db")
                 t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
                               "-d", "limit_db", dump], fresh.env)
                 if r.returncode:
                     raise SystemExit(r.stderr)
                 results["limit-durable-fresh"].append({"wall": t, "phase_restore": t})
+            except StopIteration:
+                pass
             finally:
-                fresh.stop()
-            for name, server in ({} if a.focus_restore else scripts).items():
+                if fresh:
+                    fresh.stop()
+            for name, server in ({} if a.focus == "restore" else scripts).items():
                 t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], server.env)
                 if r.returncode:
                     raise SystemExit(f"usual script ({name}) failed: {r.stderr}")
                 results[name].append({"wall": t})
-            for name in (["drill-durable"] if a.focus_restore else variants):
+            focused = {"restore": ["drill-durable"], "end-to-end": ["drill-durable", "drill-fast"]}
+            for name in focused.get(a.focus, variants):
                 results[name].append(drill_run(a.drill, cfg, name, archive, env))
     finally:
         for c in clusters:
             c.stop()
         moto.stop()
 
-    if a.focus_restore:
+    if a.focus:
         return focus_report(results, info, a)
     limit = {"durable": med([r["wall"] for r in results["limit-durable"]]), "fast": med([r["wall"] for r in results["limit-fast"]])}
     script = {k: med([r["wall"] for r in results[k]]) for k in scripts}
@@ -349,27 +356,45 @@ def main():
 
 
 def focus_report(results, info, a):
-    """The restore-phase question alone: drill-durable's restore phase against raw pg_restore, paired by round."""
+    """One question, paired by round: the median of the per-round ratios and a 90% bootstrap interval of it."""
     import random
-    drill = results["drill-durable"]
-    rows = ["| Against | drill's restore phase / raw pg_restore, median of per-round ratios | 90% bootstrap interval of that median | per-round range |",
-            "|---|---|---|---|"]
-    for base, label in [("limit-durable", "the running limit server"), ("limit-durable-fresh", "a server started just before")]:
-        ratios = [r["phase_restore"] / b["wall"] for r, b in zip(drill, results[base])]
+
+    def row(label, name, key, base):
+        ratios = [r[key] / b["wall"] for r, b in zip(results[name], results[base])]
         rnd = random.Random(1)
         boots = sorted(med([rnd.choice(ratios) for _ in ratios]) for _ in range(10_000))
-        rows.append(f"| {label} | {med(ratios):.3f} | {boots[500]:.3f}–{boots[9499]:.3f} | {min(ratios):.2f}–{max(ratios):.2f} |")
-    overhead = [r["restore_overhead"] for r in drill if r.get("restore_overhead") is not None]
-    out = "\n".join([f"Restore phase only: {len(drill)} rounds, -j {a.jobs}, durable profile; dump "
-                     f"{info['dump_bytes'] / 2**20:.0f} MiB of a {info['db_bytes'] / 2**20:.0f} MiB database. Each round: raw "
-                     f"pg_restore into the running limit server, into a fresh one, then drill run.", "", *rows, "",
-                     f"Medians, seconds: limit {med([r['wall'] for r in results['limit-durable']]):.2f}, fresh "
-                     f"{med([r['wall'] for r in results['limit-durable-fresh']]):.2f}, drill's restore phase "
-                     f"{med([r['phase_restore'] for r in drill]):.2f}; the runner's share of that phase (phase minus "
-                     f"pg_restore's own run time) {1000 * med(overhead):.1f} ms (max {1000 * max(overhead):.1f})."])
+        return f"| {label} | {med(ratios):.3f} | {boots[500]:.3f}–{boots[9499]:.3f} | {min(ratios):.2f}–{max(ratios):.2f} |"
+
+    head = ["| Comparison | median of per-round ratios | 90% bootstrap interval of that median | per-round range |",
+            "|---|---|---|---|"]
+    n = len(results["drill-durable"])
+    intro = (f"{n} rounds, -j {a.jobs}; dump {info['dump_bytes'] / 2**20:.0f} MiB of a "
+             f"{info['db_bytes'] / 2**20:.0f} MiB database.")
+    if a.focus == "restore":
+        drill = results["drill-durable"]
+        overhead = [r["restore_overhead"] for r in drill if r.get("restore_overhead") is not None]
+        lines = [f"Restore phase only, durable profile: {intro} Each round: raw pg_restore into the running limit server, "
+                 f"into a fresh one, then drill run.", "", *head,
+                 row("drill's restore phase / pg_restore into the running limit server", "drill-durable", "phase_restore", "limit-durable"),
+                 row("drill's restore phase / pg_restore into a server started just before", "drill-durable", "phase_restore", "limit-durable-fresh"),
+                 "", f"Medians, seconds: limit {med([r['wall'] for r in results['limit-durable']]):.2f}, fresh "
+                 f"{med([r['wall'] for r in results['limit-durable-fresh']]):.2f}, drill's restore phase "
+                 f"{med([r['phase_restore'] for r in drill]):.2f}; the runner's share of that phase (phase minus "
+                 f"pg_restore's own run time) {1000 * med(overhead):.1f} ms (max {1000 * max(overhead):.1f})."]
+        name = "restore-focus.md"
+    else:
+        lines = [f"End to end only: {intro} Each round: the usual script on a stock server and on drill's settings, "
+                 f"then drill run durable and fast.", "", *head]
+        for variant in ["drill-durable", "drill-fast"]:
+            for base, label in [("script-stock", "the usual script, stock server"), ("script-tuned", "the usual script, drill's settings")]:
+                lines.append(row(f"{variant} / {label}", variant, "wall", base))
+        lines += ["", "Medians, seconds: " + ", ".join(f"{k} {med([r['wall'] for r in results[k]]):.2f}"
+                                                     for k in ["script-stock", "script-tuned", "drill-durable", "drill-fast"]) + "."]
+        name = "end-to-end-focus.md"
+    out = "\n".join(lines)
     print(out)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "restore-focus.md"), "w") as f:
+    with open(os.path.join(ROOT, "bench", "results", name), "w") as f:
         f.write(out + "\n")
 
 

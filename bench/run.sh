@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: drill side by side with the raw tools and the usual hand-written script, on the same
 # generated database. Prints a table and writes bench/results/latest.md. Options: --size-mb N (default 1024),
-# --runs N (default 3), --jobs N (default: cores), --focus-restore (only the restore-phase question, for many rounds).
+# --runs N (default 3), --jobs N (default: cores), --focus restore|end-to-end (one question,
+# many rounds, with a confidence interval).
 # See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
