@@ -87,6 +87,30 @@ struct InitdbTemplateTests {
         #expect(replaced != Data(repeating: 0x5a, count: original.count), "the damaged template was replaced")
     }
 
+    @Test("saving a template removes the ones whose postgres binary is gone or changed, and keeps the others")
+    func prunesStaleTemplates() async throws {
+        let folder = TempFolder("template")
+        let cache = folder.file("cache")
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let postgres = try await binaries().path("postgres")
+        var st = stat()
+        #expect(stat(postgres, &st) == 0)
+        let current = "\(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)"
+        let sources = ["initdb-gone": "/nonexistent/bin/postgres\n1 2.3 4\n", "initdb-upgraded": "\(postgres)\n1 2.3 4\n",
+                       "initdb-other": "\(postgres)\n\(current)\n", "initdb-unlabelled": nil]
+        for (name, source) in sources {
+            let dir = (cache as NSString).appendingPathComponent(name)
+            try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+            if let source { try Data(source.utf8).write(to: URL(fileURLWithPath: dir + "/source")) }
+        }
+        let template = InitdbTemplate(cacheDirectory: cache, logger: logger)
+        _ = await (try await start("first", in: folder, template: template)).teardown()
+        let left = Set(templateFolders(cache))
+        #expect(!left.contains("initdb-gone") && !left.contains("initdb-upgraded"))
+        #expect(left.contains("initdb-other") && left.contains("initdb-unlabelled"), "only stale templates go")
+        #expect(left.count == 3, "and the new one was saved: \(left)")
+    }
+
     @Test("a cache folder that is a symlink is not used")
     func symlinkedCache() async throws {
         let folder = TempFolder("template")

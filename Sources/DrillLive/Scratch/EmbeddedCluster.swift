@@ -132,7 +132,9 @@ public final class EmbeddedCluster: @unchecked Sendable {
         guard r.succeeded else {
             throw DrillError(.provisionFailed, "initdb failed (\(r.summary)): \(tail(r.stderr + r.stdout))")
         }
-        if let template, let folder { await template.store(dataDirectory: dataDirectory, as: folder) }
+        if let template, let folder {
+            await template.store(dataDirectory: dataDirectory, as: folder, postgres: binaries.path("postgres"))
+        }
         try writeConfiguration(to: "postgresql.conf")
         return nil
     }

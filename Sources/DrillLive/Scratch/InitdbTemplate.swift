@@ -36,11 +36,9 @@ public struct InitdbTemplate: Sendable {
     /// The template's folder for these binaries, `initdb` options and server account. The key covers the `postgres`
     /// binary's identity (path, size, modification time, inode), so a package upgrade makes a new template.
     public func folder(binaries: PostgresBinaries, initdbArguments: [String], runAs: RunAs?) -> String? {
-        var st = stat()
-        guard stat(binaries.path("postgres"), &st) == 0 else { return nil }
+        guard let binary = Self.binaryIdentity(binaries.path("postgres")) else { return nil }
         let owner = runAs.map { "\($0.uid):\($0.gid)" } ?? "\(geteuid()):\(getegid())"
-        let identity = [binaries.directory, "\(st.st_size)", "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)", "\(st.st_ino)",
-                        owner] + initdbArguments
+        let identity = [binaries.directory, binary, owner] + initdbArguments
         let key = SHA256Hasher.hex(of: Data(identity.joined(separator: "\u{0}").utf8)).prefix(20)
         return (cacheDirectory as NSString).appendingPathComponent("initdb-\(key)")
     }
@@ -65,7 +63,7 @@ public struct InitdbTemplate: Sendable {
 
     /// Saves a copy of a freshly initialised data folder as the template (best effort: another drill may have saved
     /// one first, and an unwritable cache only costs the next drill an `initdb`).
-    public func store(dataDirectory: String, as folder: String) async {
+    public func store(dataDirectory: String, as folder: String, postgres: String) async {
         do {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -79,13 +77,40 @@ public struct InitdbTemplate: Sendable {
             let staging = try EmbeddedCluster.makePrivateDirectory(under: cacheDirectory, prefix: ".tmp-")
             defer { try? FileManager.default.removeItem(atPath: staging) }
             guard await Self.copyTree(dataDirectory, to: (staging as NSString).appendingPathComponent("data")) else { return }
+            // Which binary the template belongs to, so that a later drill can tell when it is stale.
+            try Data("\(postgres)\n\(Self.binaryIdentity(postgres) ?? "")\n".utf8)
+                .write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("source")))
             // Atomic publication: readers see a whole template or none. Losing the race to another drill is fine.
             if rename(staging, folder) != 0 && errno != EEXIST && errno != ENOTEMPTY {
                 logger.warning("cannot save the initdb template in \(cacheDirectory): \(String(cString: strerror(errno)))")
             }
+            pruneStale()
         } catch {
             logger.warning("cannot save the initdb template in \(cacheDirectory): \(error)")
         }
+    }
+
+    /// Removes the templates whose `postgres` binary is gone or has changed (a package upgrade): a new template is
+    /// only ever saved when the binary is new, so that is when old ones go. Templates of other installations stay.
+    func pruneStale() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory)) ?? []
+        for name in names where name.hasPrefix("initdb-") && !name.contains(".discard-") {
+            let folder = (cacheDirectory as NSString).appendingPathComponent(name)
+            guard let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent("source"), encoding: .utf8) else { continue }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard lines.count >= 2, lines[0].hasPrefix("/") else { continue }
+            if Self.binaryIdentity(lines[0]) != lines[1] {
+                logger.info("removing a stale initdb template", metadata: ["template": "\(folder)", "postgres": "\(lines[0])"])
+                discard(folder)
+            }
+        }
+    }
+
+    /// Size, modification time and inode of a program: changes when a package upgrade replaces it.
+    static func binaryIdentity(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return "\(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)"
     }
 
     /// Removes a template (damaged, or a copy of it did not start). Renamed away first so no reader sees half of it.
