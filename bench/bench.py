@@ -185,7 +185,7 @@ def med(xs):
 
 
 def rng(xs):
-    return f"{min(xs):.1f}–{max(xs):.1f}" if xs else "—"
+    return f"{min(xs):.2f}–{max(xs):.2f}" if xs else "—"
 
 
 def main():
