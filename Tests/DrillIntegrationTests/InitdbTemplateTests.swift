@@ -87,7 +87,7 @@ struct InitdbTemplateTests {
         #expect(replaced != Data(repeating: 0x5a, count: original.count), "the damaged template was replaced")
     }
 
-    @Test("saving a template removes the ones whose postgres binary is gone or changed, and keeps the others")
+    @Test("saving a template removes the ones whose postgres binary is gone or changed, and hour-old leftovers, and keeps the others")
     func prunesStaleTemplates() async throws {
         let folder = TempFolder("template")
         let cache = folder.file("cache")
@@ -103,8 +103,18 @@ struct InitdbTemplateTests {
             try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
             if let source { try Data(source.utf8).write(to: URL(fileURLWithPath: dir + "/source")) }
         }
+        // What killed drills left: an hour-old staging folder and discarded template go, a fresh staging folder stays.
+        for name in [".tmp-old", "initdb-x.discard-1-2", ".tmp-new"] {
+            let dir = (cache as NSString).appendingPathComponent(name)
+            try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+            if name != ".tmp-new" {
+                try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: dir)
+            }
+        }
         let template = InitdbTemplate(cacheDirectory: cache, logger: logger)
         _ = await (try await start("first", in: folder, template: template)).teardown()
+        let entries = Set((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [])
+        #expect(!entries.contains(".tmp-old") && !entries.contains("initdb-x.discard-1-2") && entries.contains(".tmp-new"))
         let left = Set(templateFolders(cache))
         #expect(!left.contains("initdb-gone") && !left.contains("initdb-upgraded"))
         #expect(left.contains("initdb-other") && left.contains("initdb-unlabelled"), "only stale templates go")

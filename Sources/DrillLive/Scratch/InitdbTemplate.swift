@@ -92,8 +92,18 @@ public struct InitdbTemplate: Sendable {
 
     /// Removes the templates whose `postgres` binary is gone or has changed (a package upgrade): a new template is
     /// only ever saved when the binary is new, so that is when old ones go. Templates of other installations stay.
-    func pruneStale() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory)) ?? []
+    /// Also removes what a drill killed while saving or discarding left behind (`.tmp-*`, `*.discard-*`) once it is an
+    /// hour old: a save takes well under a second, so nothing that old is still in use.
+    func pruneStale(now: Date = Date()) {
+        let fm = FileManager.default
+        let names = (try? fm.contentsOfDirectory(atPath: cacheDirectory)) ?? []
+        for name in names where name.hasPrefix(".tmp-") || name.contains(".discard-") {
+            let path = (cacheDirectory as NSString).appendingPathComponent(name)
+            if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+               now.timeIntervalSince(modified) > 3600 {
+                try? fm.removeItem(atPath: path)
+            }
+        }
         for name in names where name.hasPrefix("initdb-") && !name.contains(".discard-") {
             let folder = (cacheDirectory as NSString).appendingPathComponent(name)
             guard let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent("source"), encoding: .utf8) else { continue }
