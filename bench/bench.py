@@ -180,6 +180,16 @@ def drill_run(drill, config_dir, name, archive, env):
             "teardown": report["scratch"].get("teardown_seconds") or 0, "settings": report["restore"].get("settings") or {}}
 
 
+def raw_restore(server, dump, jobs):
+    """The limit: `pg_restore -j N` of the local dump into a new database limit_db on `server`, timed."""
+    server.psql("CREATE DATABASE limit_db")
+    t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(jobs), "-d", "limit_db", dump],
+                 server.env)
+    if r.returncode:
+        raise SystemExit(r.stderr)
+    return {"wall": t, "phase_restore": t}
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -244,27 +254,13 @@ def main():
                 if a.focus == "end-to-end" or (a.focus == "restore" and profile != "durable"):
                     continue
                 server.psql("DROP DATABASE IF EXISTS limit_db")
-                server.psql("CREATE DATABASE limit_db")
-                t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
-                              "-d", "limit_db", dump], server.env)
-                if r.returncode:
-                    raise SystemExit(r.stderr)
-                results[f"limit-{profile}"].append({"wall": t, "phase_restore": t})
+                results[f"limit-{profile}"].append(raw_restore(server, dump, a.jobs))
                 server.psql("DROP DATABASE limit_db")
-            fresh = Cluster("limit-fresh", durable_settings) if a.focus != "end-to-end" else None
-            try:
-                if fresh is None:
-                    raise StopIteration
-                fresh.psql("CREATE DATABASE limit_db")
-                t, r = timed(["pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-j", str(a.jobs),
-                              "-d", "limit_db", dump], fresh.env)
-                if r.returncode:
-                    raise SystemExit(r.stderr)
-                results["limit-durable-fresh"].append({"wall": t, "phase_restore": t})
-            except StopIteration:
-                pass
-            finally:
-                if fresh:
+            if a.focus != "end-to-end":
+                fresh = Cluster("limit-fresh", durable_settings)
+                try:
+                    results["limit-durable-fresh"].append(raw_restore(fresh, dump, a.jobs))
+                finally:
                     fresh.stop()
             for name, server in ({} if a.focus == "restore" else scripts).items():
                 t, r = timed([os.path.join(ROOT, "bench", "usual-script.sh"), url, str(a.jobs)], server.env)
