@@ -5,7 +5,10 @@ set -euo pipefail
 
 apt_packages=(libcurl4-openssl-dev libpq-dev libssl-dev postgresql postgresql-client gzip util-linux)
 # The audit tests check outputs with promtool (metrics) and headless Chromium (HTML report).
-[[ "${1:-}" == "--test" ]] && apt_packages+=(prometheus chromium openssl)
+# Backup tools drills restore from (pgBackRest, Barman, Barman cloud); stunnel4 puts TLS in front of moto for
+# pgBackRest's S3 tests (it speaks HTTPS only).
+apt_packages+=(pgbackrest barman barman-cli-cloud)
+[[ "${1:-}" == "--test" ]] && apt_packages+=(prometheus chromium openssl stunnel4)
 if [[ "${1:-}" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
 
 missing=()
