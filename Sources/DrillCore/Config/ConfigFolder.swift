@@ -40,8 +40,7 @@ public struct ConfigFolder: Sendable {
                 let r = ConfigReader(file: display)
                 let name = String(file.dropLast(5))
                 if var d = DrillConfig.parse(value, name: name, file: display, tiers: tiers?.tiers, reader: r) {
-                    d.backup.location = resolve(d.backup.location, relativeTo: directory)
-                    if let w = d.wal { d.wal!.location = resolve(w.location, relativeTo: directory) }
+                    d.settings = d.settings.resolvingPaths { resolve($0, relativeTo: directory) }
                     drills.append(d)
                 }
                 issues += r.issues

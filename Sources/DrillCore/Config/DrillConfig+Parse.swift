@@ -3,12 +3,16 @@ import Foundation
 extension DrillConfig {
     public static let supportedVersion = 1
 
-    /// Parses one drill file; every problem is recorded in `reader`. `tiers` is used to check the tier name.
+    /// The keys every drill file may have, whatever its method.
+    public static let commonKeys: Set<String> = [
+        "version", "tier", "target", "restore", "checks", "database", "recovery", "alerts", "description",
+    ]
+
+    /// Parses one drill file; every problem is recorded in `reader`. `tiers` is used to check the tier name. The
+    /// method's own keys are parsed by the method (see `MethodParsers`).
     public static func parse(_ value: JSONValue, name: String, file: String, tiers: [String: TierConfig]?,
                              reader r: ConfigReader) -> DrillConfig? {
-        guard let top = r.object(value, at: "", allowed: [
-            "version", "tier", "backup", "target", "restore", "checks", "database", "wal", "recovery", "alerts", "description",
-        ]) else { return nil }
+        guard let top = r.object(value, at: "", allowed: commonKeys.union(MethodParsers.keys)) else { return nil }
         r.version(top, supported: supportedVersion)
         if !isValidName(name) { r.fail("", "drill file names use letters, digits, '-' and '_' only (max 40)") }
         _ = r.string(top["description"], at: "description")
@@ -16,18 +20,11 @@ extension DrillConfig {
         if let tier, let tiers, tiers[tier] == nil {
             r.fail("tier", "unknown tier \"\(tier)\" (tiers.json defines: \(tiers.keys.sorted().joined(separator: ", ")))")
         }
-        let backup = parseBackup(top["backup"], reader: r)
+        let settings = parseMethod(top, reader: r)
         let target = parseTarget(top["target"], reader: r)
         let restore = parseRestore(top["restore"], reader: r)
         let checks = parseChecks(top["checks"], reader: r)
         let database = r.string(top["database"], at: "database")
-        var wal: WALConfig?
-        if let w = r.object(top["wal"], at: "wal", allowed: ["location", "endpoint", "region"]) {
-            if let loc = r.string(w["location"], at: "wal.location", required: true) {
-                wal = WALConfig(location: loc, endpoint: r.string(w["endpoint"], at: "wal.endpoint"),
-                                region: r.string(w["region"], at: "wal.region"))
-            }
-        }
         var recovery: RecoveryConfig?
         if let rc = r.object(top["recovery"], at: "recovery", allowed: ["target"]) {
             let t = r.string(rc["target"], at: "recovery.target") ?? "latest"
@@ -37,41 +34,31 @@ extension DrillConfig {
             recovery = RecoveryConfig(target: t)
         }
         let alerts = AlertsConfig.parse(top["alerts"], at: "alerts", reader: r)
-        if let backup, backup.format == .basebackup, wal == nil {
-            r.fail("wal", "a basebackup drill needs wal.location: the WAL archive to replay")
+        if let settings, !settings.supportsServerTarget, case .server = target {
+            r.fail("target.kind", "a \(settings.kind) drill restores into a private scratch cluster: use the embedded target")
         }
-        if let backup, backup.format == .basebackup, case .server = target {
-            r.fail("target.kind", "a basebackup is restored into a private scratch cluster: use the embedded target")
-        }
-        guard let tier, let backup else { return nil }
-        return DrillConfig(name: name, file: file, tier: tier, backup: backup, target: target ?? .embedded,
-                           restore: restore ?? RestoreConfig(), checks: checks, database: database, wal: wal,
-                           recovery: recovery, alerts: alerts)
+        guard let tier, let settings else { return nil }
+        return DrillConfig(name: name, file: file, tier: tier, settings: settings, target: target ?? .embedded,
+                           restore: restore ?? RestoreConfig(), checks: checks, database: database, recovery: recovery,
+                           alerts: alerts)
     }
 
-    private static func parseBackup(_ v: JSONValue?, reader r: ConfigReader) -> BackupConfig? {
-        if v == nil {
-            r.fail("backup", "missing required key")
+    /// Chooses the drill's method and lets it parse its own keys; a key of another method is an error.
+    private static func parseMethod(_ top: [String: JSONValue], reader r: ConfigReader) -> (any MethodSettings)? {
+        let known = MethodParsers.all.map(\.kind.rawValue).joined(separator: ", ")
+        guard let kind = MethodParsers.kind(of: top) else {
+            r.fail("backup.kind", "expected a string naming the kind of backup (one of: \(known))")
             return nil
         }
-        guard let b = r.object(v, at: "backup", allowed: ["location", "pattern", "format", "endpoint", "region", "verify"])
-        else { return nil }
-        let location = r.string(b["location"], at: "backup.location", required: true)
-        if let location, location.isEmpty { r.fail("backup.location", "must not be empty") }
-        if let location, let scheme = URLScheme.of(location), !URLScheme.known.contains(scheme) {
-            r.fail("backup.location", "unsupported scheme \"\(scheme)\" (supported: \(URLScheme.known.joined(separator: ", ")))")
+        guard let parser = MethodParsers.parser(for: kind) else {
+            r.fail("backup.kind", "unknown kind \"\(kind)\" (one of: \(known))")
+            return nil
         }
-        let pattern = r.string(b["pattern"], at: "backup.pattern")
-        let format = r.oneOf(b["format"], at: "backup.format", BackupFormatChoice.self) ?? .auto
-        let endpoint = r.string(b["endpoint"], at: "backup.endpoint")
-        if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
-            r.fail("backup.endpoint", "must be an http:// or https:// URL")
+        for key in MethodParsers.keys.subtracting(parser.keys).sorted() where top[key] != nil {
+            let owners = MethodParsers.all.filter { $0.keys.contains(key) }.map(\.kind.rawValue).joined(separator: ", ")
+            r.fail(key, "not a key of a \(kind) drill (it belongs to: \(owners))")
         }
-        let region = r.string(b["region"], at: "backup.region")
-        let verify = r.oneOf(b["verify"], at: "backup.verify", VerifyMode.self) ?? .ifPresent
-        guard let location else { return nil }
-        return BackupConfig(location: location, pattern: pattern, format: format, endpoint: endpoint, region: region,
-                            verify: verify)
+        return parser.parse(top, reader: r)
     }
 
     private static func parseTarget(_ v: JSONValue?, reader r: ConfigReader) -> TargetConfig? {

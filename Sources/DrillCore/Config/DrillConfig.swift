@@ -1,37 +1,75 @@
 import Foundation
 
-/// One drill: a file `drills/<name>.json`.
+/// One drill: a file `drills/<name>.json`. The keys every drill has are here; the keys of its kind of drill (its
+/// method: `backup`, `wal`, …) are parsed by that method into `settings`.
 public struct DrillConfig: Sendable, Equatable {
     public var name: String
     public var file: String
     public var tier: String
-    public var backup: BackupConfig
+    /// The method's own settings (`DumpSettings`, `BaseBackupSettings`, …).
+    public var settings: any MethodSettings
     public var target: TargetConfig
     public var restore: RestoreConfig
     public var checks: [CheckConfig]
     /// The database checks run in after a physical restore (default `postgres`).
     public var database: String?
-    public var wal: WALConfig?
     public var recovery: RecoveryConfig?
     public var alerts: AlertsConfig?
 
+    public init(
+        name: String, file: String = "", tier: String, settings: any MethodSettings, target: TargetConfig = .embedded,
+        restore: RestoreConfig = RestoreConfig(), checks: [CheckConfig] = [], database: String? = nil,
+        recovery: RecoveryConfig? = nil, alerts: AlertsConfig? = nil
+    ) {
+        self.name = name
+        self.file = file
+        self.tier = tier
+        self.settings = settings
+        self.target = target
+        self.restore = restore
+        self.checks = checks
+        self.database = database
+        self.recovery = recovery
+        self.alerts = alerts
+    }
+
+    /// A drill on backup files: a `basebackup` drill when the format says so or a WAL archive is given, else a `dump`.
     public init(
         name: String, file: String = "", tier: String, backup: BackupConfig, target: TargetConfig = .embedded,
         restore: RestoreConfig = RestoreConfig(), checks: [CheckConfig] = [], database: String? = nil,
         wal: WALConfig? = nil, recovery: RecoveryConfig? = nil, alerts: AlertsConfig? = nil
     ) {
-        self.name = name
-        self.file = file
-        self.tier = tier
-        self.backup = backup
-        self.target = target
-        self.restore = restore
-        self.checks = checks
-        self.database = database
-        self.wal = wal
-        self.recovery = recovery
-        self.alerts = alerts
+        let settings: any MethodSettings = if backup.format == .basebackup || wal != nil {
+            BaseBackupSettings(backup: backup, wal: wal)
+        } else {
+            DumpSettings(backup: backup)
+        }
+        self.init(name: name, file: file, tier: tier, settings: settings, target: target, restore: restore, checks: checks,
+                  database: database, recovery: recovery, alerts: alerts)
     }
+
+    /// The drill's kind.
+    public var method: MethodKind { settings.kind }
+
+    /// The backup files of a `dump` or `basebackup` drill; for other methods, only `location` is set (to the method's
+    /// source line).
+    public var backup: BackupConfig {
+        (settings as? any FileBackupSettings)?.backup ?? BackupConfig(location: settings.source)
+    }
+
+    /// The WAL archive of a `basebackup` drill.
+    public var wal: WALConfig? { (settings as? BaseBackupSettings)?.wal }
+
+    public static func == (a: DrillConfig, b: DrillConfig) -> Bool {
+        a.name == b.name && a.file == b.file && a.tier == b.tier && a.settings.isEqual(to: b.settings) && a.target == b.target
+            && a.restore == b.restore && a.checks == b.checks && a.database == b.database && a.recovery == b.recovery
+            && a.alerts == b.alerts
+    }
+}
+
+/// Settings of a method that restores backup files found under a location (`dump`, `basebackup`).
+public protocol FileBackupSettings: MethodSettings {
+    var backup: BackupConfig { get }
 }
 
 public struct BackupConfig: Sendable, Equatable {

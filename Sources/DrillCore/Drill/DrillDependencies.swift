@@ -20,8 +20,14 @@ public struct DrillDependencies: Sendable {
     /// The zone pg_dump archive creation times are read in (pg_dump stores local time without a zone).
     public var archiveTimeZone: TimeZone
     public var logger: Logger
-    /// Restores `basebackup` backups (with their WAL archive); nil when this build cannot.
-    public var physicalRestorer: (any PhysicalRestorer)? = nil
+    /// Restores `basebackup` backups (with their WAL archive); nil when this build cannot. Setting it registers the
+    /// `basebackup` method.
+    public var physicalRestorer: (any PhysicalRestorer)? = nil {
+        didSet { methods.register(.basebackup, BaseBackupMethod(restorer: physicalRestorer)) }
+    }
+    /// The kinds of drill this build runs: `dump` (from `restorer` and `provisioner`) and `basebackup` (from
+    /// `physicalRestorer`) always, and whatever else the composition root registers.
+    public var methods: MethodRegistry
     /// A random number in `0..<1`, for `recovery.target: random` (injected so tests can choose the target).
     public var randomUnit: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
@@ -40,5 +46,14 @@ public struct DrillDependencies: Sendable {
         self.drillVersion = drillVersion
         self.archiveTimeZone = archiveTimeZone
         self.logger = logger
+        methods = MethodRegistry([
+            .dump: DumpMethod(restorer: restorer, provisioner: provisioner),
+            .basebackup: BaseBackupMethod(restorer: nil),
+        ])
+    }
+
+    /// What methods need to find restore points.
+    public var methodContext: MethodContext {
+        MethodContext(stores: stores, now: now, archiveTimeZone: archiveTimeZone, logger: logger)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The report under construction and the phase clock of one drill. Shared by the drill's concurrent phases, guarded by
 /// a lock.
-final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Duration {
+final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Duration == Duration {
     private let lock = NSLock()
     private var _report: DrillReport
     private var phaseStarts: [PhaseName: C.Instant] = [:]
@@ -31,11 +31,12 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
             drill: drill.name, tier: tier.name, status: .failed, startedAt: startedAt, finishedAt: startedAt,
             target: .init(rtoSeconds: tier.rto.seconds, rpoSeconds: tier.rpo.seconds),
             measured: .init(),
-            backup: .init(uri: drill.backup.location),
+            backup: .init(uri: drill.settings.source),
             restore: .init(jobs: jobs, profile: drill.restore.profile),
             phases: [], checks: [], findings: [],
             scratch: .init(kind: drill.target.kind, removed: false, kept: false),
-            environment: .init(drillVersion: drillVersion, host: hostName, configFile: drill.file.isEmpty ? nil : drill.file))
+            environment: .init(drillVersion: drillVersion, host: hostName, configFile: drill.file.isEmpty ? nil : drill.file),
+            method: drill.method)
     }
 
     var report: DrillReport {
@@ -45,6 +46,12 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
             defer { lock.unlock() }
             yield &_report
         }
+    }
+
+    func withReport(_ body: (inout DrillReport) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        body(&_report)
     }
 
     func beginPhase(_ p: PhaseName) { lock.withLock { phaseStarts[p] = clock.now } }
@@ -67,7 +74,7 @@ final class DrillState<C: Clock>: @unchecked Sendable where C.Duration == Durati
 
     /// Computes the measurements and the status, and stamps the finish time.
     func finish(now: Date) -> DrillReport {
-        for p in PhaseName.allCases where lock.withLock({ phaseStarts[p] != nil }) {
+        for p in lock.withLock({ Array(phaseStarts.keys) }) {
             endPhase(p, ok: false, observer: SilentObserver(), detail: "")
         }
         var r = report

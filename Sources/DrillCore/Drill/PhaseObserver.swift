@@ -1,12 +1,22 @@
-/// The drill's phases, in order. Teardown is recorded separately and is not part of the RTO.
+/// A phase of a drill, as the report names it. Teardown is recorded separately and is not part of the RTO.
 ///
-/// A pg_dump drill runs fetch ∥ provision → restore → checks; a physical one runs fetch → provision → extract →
-/// verify → wal_fetch → wal_replay → checks.
-public enum PhaseName: String, Sendable, CaseIterable {
-    case fetch, provision, extract, verify
-    case walFetch = "wal_fetch"
-    case walReplay = "wal_replay"
-    case restore, checks, teardown
+/// Each method runs its own phases (docs/methods.md): a `dump` drill runs fetch ∥ provision → restore → checks; a
+/// `basebackup` drill runs fetch → provision → extract → verify → wal_fetch → wal_replay → checks. A method may name a
+/// phase of its own.
+public struct PhaseName: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let fetch = PhaseName(rawValue: "fetch")
+    public static let provision = PhaseName(rawValue: "provision")
+    public static let extract = PhaseName(rawValue: "extract")
+    public static let verify = PhaseName(rawValue: "verify")
+    public static let walFetch = PhaseName(rawValue: "wal_fetch")
+    public static let walReplay = PhaseName(rawValue: "wal_replay")
+    public static let restore = PhaseName(rawValue: "restore")
+    public static let checks = PhaseName(rawValue: "checks")
+    public static let teardown = PhaseName(rawValue: "teardown")
 }
 
 /// Receives live progress of a drill, for the terminal.

@@ -6,7 +6,8 @@ extension DrillReport {
     public init(drill: String, tier: String, status: DrillStatus, startedAt: Date, finishedAt: Date, target: Targets,
                 measured: Measured, backup: Backup, restore: Restore, phases: [Phase], checks: [Check], findings: [String],
                 scratch: Scratch, environment: Environment, previousSHA256: String? = nil, wal: WAL? = nil,
-                failureCode: String? = nil) {
+                failureCode: String? = nil, method: MethodKind? = nil) {
+        self.method = method
         self.drill = drill
         self.tier = tier
         self.status = status
@@ -26,11 +27,3 @@ extension DrillReport {
         self.failureCode = failureCode
     }
 }
-
-
-
-
-
-
-
-

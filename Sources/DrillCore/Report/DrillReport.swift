@@ -33,7 +33,9 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var environment: Environment
     /// Digest of the previous report in the same archive (hash chain); set by the archive when it writes the report.
     public var previousSHA256: String?
-    /// Physical restores only: WAL fetched, replayed, and the archive's health.
+    /// The kind of drill (`dump`, `basebackup`, `pgbackrest`, …); nil in reports written before methods existed.
+    public var method: MethodKind?
+    /// `basebackup` drills: WAL fetched, replayed, and the archive's health.
     public var wal: WAL?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
@@ -42,7 +44,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     // back as `previousSha256`, so without this the field silently decodes as nil.
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
-        case findings, scratch, environment
+        case findings, scratch, environment, method, wal, failureCode
         case previousSHA256 = "previousSha256"
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import DrillCore
 import DrillLive
 import Foundation
+import Logging
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +22,8 @@ struct PlanCommand: AsyncParsableCommand {
     struct Entry: Codable {
         var drill: String
         var tier: String
+        /// The kind of drill (`dump`, `basebackup`, `pgbackrest`, …).
+        var method: String
         var target: String
         var backup: String?
         var format: String?
@@ -39,7 +42,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let folder = try options.load()
         let drills = try options.select(targets, all: targets.isEmpty, in: folder)
-        let locator = BackupLocator(stores: StoreRegistry.live(), archiveTimeZone: .current)
+        let deps = await LiveWiring.dependencies(logger: Logger(label: "drill.plan"))
         let archive = try archiveOptions.open(config: options.config)
         let history = (try? await archive.reports().reports) ?? []
         let now = Date()
@@ -47,21 +50,20 @@ struct PlanCommand: AsyncParsableCommand {
         for d in drills {
             let tier = folder.tier(of: d)
             let last = history.last { $0.report.drill == d.name && $0.report.restored }?.report
-            var e = Entry(drill: d.name, tier: d.tier, target: d.target.kind, rpoSeconds: tier.rpo.seconds,
-                          rtoSeconds: tier.rto.seconds, lastRtoSeconds: last?.measured.rtoSeconds, lastRunAt: last?.startedAt)
+            var e = Entry(drill: d.name, tier: d.tier, method: d.method.rawValue, target: d.target.kind,
+                          rpoSeconds: tier.rpo.seconds, rtoSeconds: tier.rto.seconds,
+                          lastRtoSeconds: last?.measured.rtoSeconds, lastRunAt: last?.startedAt)
             do {
-                let b = try await locator.locate(d)
-                e.backup = b.object.uri
-                e.format = b.format.rawValue
-                e.sizeBytes = b.object.sizeBytes
-                e.recoveryPoint = b.recoveryPoint
-                e.recoveryPointSource = b.recoveryPointSource
-                if b.format == .basebackup, let newest = try await locator.newestArchivedWAL(d) {
-                    // Physical: a restore now would reach the newest archived segment.
-                    e.recoveryPoint = newest.modifiedAt
-                    e.recoveryPointSource = "wal_archive, newest segment \(newest.name)"
+                guard let method = deps.methods.method(for: d.method) else {
+                    throw DrillError(.unsupported, "this build of drill cannot run \(d.method) drills")
                 }
-                e.ageSeconds = now.timeIntervalSince(e.recoveryPoint!)
+                let plan = try await method.plan(d, deps.methodContext)
+                e.backup = plan.point.uri
+                e.format = plan.point.format
+                e.sizeBytes = plan.point.sizeBytes
+                e.recoveryPoint = plan.newestRecoverable
+                e.recoveryPointSource = plan.newestRecoverableSource
+                e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
             } catch {
                 e.problem = "\(error)"
@@ -74,7 +76,7 @@ struct PlanCommand: AsyncParsableCommand {
             return
         }
         for e in entries {
-            Console.out("\(e.drill) [\(e.tier), \(e.target)]")
+            Console.out("\(e.drill) [\(e.tier), \(e.method), \(e.target)]")
             if let problem = e.problem {
                 Console.out("  backup: PROBLEM — \(problem)")
             } else {

@@ -13,7 +13,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let folder = try options.load()
         Console.out("OK: \(folder.tiers.tiers.count) tier\(folder.tiers.tiers.count == 1 ? "" : "s"), \(folder.drills.count) drill\(folder.drills.count == 1 ? "" : "s") in \(options.config)")
         for d in folder.drills {
-            Console.out("  \(d.name): tier \(d.tier), \(d.backup.location), target \(d.target.kind), \(d.checks.count) check\(d.checks.count == 1 ? "" : "s")")
+            Console.out("  \(d.name): tier \(d.tier), \(d.method) \(d.settings.source), target \(d.target.kind), \(d.checks.count) check\(d.checks.count == 1 ? "" : "s")")
         }
     }
 }

@@ -1,0 +1,30 @@
+import Foundation
+
+extension BackupConfig {
+    /// Parses the `backup` object of a drill on backup files (`dump`, `basebackup`). `kind` is accepted (the method
+    /// was chosen by it).
+    static func parse(_ v: JSONValue?, reader r: ConfigReader) -> BackupConfig? {
+        if v == nil {
+            r.fail("backup", "missing required key")
+            return nil
+        }
+        guard let b = r.object(v, at: "backup", allowed: ["kind", "location", "pattern", "format", "endpoint", "region", "verify"])
+        else { return nil }
+        let location = r.string(b["location"], at: "backup.location", required: true)
+        if let location, location.isEmpty { r.fail("backup.location", "must not be empty") }
+        if let location, let scheme = URLScheme.of(location), !URLScheme.known.contains(scheme) {
+            r.fail("backup.location", "unsupported scheme \"\(scheme)\" (supported: \(URLScheme.known.joined(separator: ", ")))")
+        }
+        let pattern = r.string(b["pattern"], at: "backup.pattern")
+        let format = r.oneOf(b["format"], at: "backup.format", BackupFormatChoice.self) ?? .auto
+        let endpoint = r.string(b["endpoint"], at: "backup.endpoint")
+        if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            r.fail("backup.endpoint", "must be an http:// or https:// URL")
+        }
+        let region = r.string(b["region"], at: "backup.region")
+        let verify = r.oneOf(b["verify"], at: "backup.verify", VerifyMode.self) ?? .ifPresent
+        guard let location else { return nil }
+        return BackupConfig(location: location, pattern: pattern, format: format, endpoint: endpoint, region: region,
+                            verify: verify)
+    }
+}

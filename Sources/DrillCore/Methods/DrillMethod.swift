@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+
+/// The name of a kind of drill (`dump`, `basebackup`, `pgbackrest`, …). An open set: each method declares its own.
+public struct MethodKind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+    public var description: String { rawValue }
+}
+
+/// A method's own settings, parsed from its keys of the drill file by its `MethodParser`.
+public protocol MethodSettings: Sendable {
+    var kind: MethodKind { get }
+    /// One line naming where the restore points come from, for `drill validate`, messages and the report's
+    /// `backup.uri` before anything is located (e.g. `/srv/backups/shop`, `pgbackrest stanza prod, repo 1`). Never
+    /// holds a secret.
+    var source: String { get }
+    /// Whether the method can restore into a database on a server the user gives (`target.kind: server`). Physical
+    /// methods restore into a private cluster only.
+    var supportsServerTarget: Bool { get }
+    /// The same settings with relative local paths made absolute (relative to the config folder).
+    func resolvingPaths(_ resolve: (String) -> String) -> any MethodSettings
+    func isEqual(to other: any MethodSettings) -> Bool
+}
+
+extension MethodSettings where Self: Equatable {
+    public func isEqual(to other: any MethodSettings) -> Bool { (other as? Self) == self }
+}
+
+/// Parses one method's keys of a drill file. Problems are recorded in the reader with the file and the key path; an
+/// unknown key is an error.
+public protocol MethodParser: Sendable {
+    var kind: MethodKind { get }
+    /// The top-level keys this method reads, besides the keys every drill has (`backup`, `wal`, `replica`, …).
+    var keys: Set<String> { get }
+    func parse(_ top: [String: JSONValue], reader: ConfigReader) -> (any MethodSettings)?
+}
+
+/// A restore point a method found, without fetching it: a dump file, a base backup folder, a backup in a tool's
+/// catalogue.
+public struct RestorePoint: Sendable {
+    /// Where it is, for reports and messages (never with credentials).
+    public var uri: String
+    /// Its name: a file name, a backup label, a backup id.
+    public var name: String
+    /// The format or type the report shows (`custom`, `basebackup`, `pgbackrest full`, …).
+    public var format: String
+    public var sizeBytes: Int64?
+    public var modifiedAt: Date?
+    /// When the backup was made, from the backup itself (an archive header, a catalogue's stop time).
+    public var createdAt: Date?
+    /// The newest data that restoring it recovers, when that is known before restoring (a dump's creation time). Nil
+    /// for point-in-time methods, whose recovery point is measured by replay.
+    public var recoveryPoint: Date?
+    /// Where `recoveryPoint` came from (`archive_header`, `file_mtime`, `object_last_modified`, …).
+    public var recoveryPointSource: String?
+    /// The method's own description of the point (opaque to the runner).
+    public var payload: (any Sendable)?
+
+    public init(uri: String, name: String, format: String, sizeBytes: Int64? = nil, modifiedAt: Date? = nil,
+                createdAt: Date? = nil, recoveryPoint: Date? = nil, recoveryPointSource: String? = nil,
+                payload: (any Sendable)? = nil) {
+        self.uri = uri
+        self.name = name
+        self.format = format
+        self.sizeBytes = sizeBytes
+        self.modifiedAt = modifiedAt
+        self.createdAt = createdAt
+        self.recoveryPoint = recoveryPoint
+        self.recoveryPointSource = recoveryPointSource
+        self.payload = payload
+    }
+}
+
+/// What `drill plan` shows for a drill: the restore point a run would use and the age of the newest data a restore
+/// right now would recover.
+public struct PlanPoint: Sendable {
+    public var point: RestorePoint
+    /// The newest recoverable data (for point-in-time methods: the newest archived WAL, not the backup).
+    public var newestRecoverable: Date
+    public var newestRecoverableSource: String
+
+    public init(point: RestorePoint, newestRecoverable: Date, newestRecoverableSource: String) {
+        self.point = point
+        self.newestRecoverable = newestRecoverable
+        self.newestRecoverableSource = newestRecoverableSource
+    }
+}
+
+/// What a method's restore produced: the database the checks run in, and the recovery point it reached.
+public struct Restored: Sendable {
+    /// Already adopted by the run's scratch scope (`MethodRun.adopt`): the runner tears it down.
+    public var database: any ScratchDatabase
+    /// The newest data the restored database holds (the last replayed commit, a dump's creation time); nil: unknown.
+    public var recoveryPoint: Date?
+    public var recoveryPointSource: String?
+    /// What the recovery point is measured against when not the drill's start (a point-in-time target).
+    public var rpoReference: Date?
+
+    public init(database: any ScratchDatabase, recoveryPoint: Date?, recoveryPointSource: String?, rpoReference: Date? = nil) {
+        self.database = database
+        self.recoveryPoint = recoveryPoint
+        self.recoveryPointSource = recoveryPointSource
+        self.rpoReference = rpoReference
+    }
+}
+
+/// Everything a method may use to find restore points: stores, time, logging. No drill is running.
+public struct MethodContext: Sendable {
+    public var stores: any BackupStoreFactory
+    public var now: @Sendable () -> Date
+    public var archiveTimeZone: TimeZone
+    public var logger: Logger
+
+    public init(stores: any BackupStoreFactory, now: @escaping @Sendable () -> Date, archiveTimeZone: TimeZone, logger: Logger) {
+        self.stores = stores
+        self.now = now
+        self.archiveTimeZone = archiveTimeZone
+        self.logger = logger
+    }
+}
+
+/// A kind of drill: how it finds its newest restore point, which phases it runs, how it restores into a scratch
+/// cluster or database, and how it measures the recovery point. The runner sequences the drill around it: it opens
+/// the run, owns timing, the scratch lifetime and the report, runs the checks on the database the method returns, and
+/// tears everything down on every path.
+///
+/// One folder per method: `Sources/DrillCore/Methods/<method>/` (settings, parser, the method's logic and evidence)
+/// and `Sources/DrillLive/Methods/<method>/` (the tools it runs), plus one line in each registry
+/// (`MethodParsers.all`, `LiveDependencies`). See docs/methods.md.
+public protocol DrillMethod: Sendable {
+    /// The newest restore point (fetches nothing but metadata).
+    func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint
+    /// What `drill plan` shows: by default the newest restore point and its recovery point.
+    func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint
+    /// Finds the restore point and restores it, running its phases through `run` (which times them) and adopting
+    /// every scratch database or cluster it creates into `run` as soon as it exists.
+    func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored
+}
+
+extension DrillMethod {
+    public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
+        let point = try await locate(drill, context)
+        guard let rp = point.recoveryPoint ?? point.createdAt ?? point.modifiedAt else {
+            throw DrillError(.backupUnreadable, "the recovery point of \(point.uri) is unknown")
+        }
+        return PlanPoint(point: point, newestRecoverable: rp, newestRecoverableSource: point.recoveryPointSource ?? "backup")
+    }
+}
+
+/// A typed block of evidence a method adds to the report (`wal`, `pgbackrest`, `barman`, …): its key in the report.
+public protocol MethodEvidence: Sendable, Codable, Equatable {
+    static var reportKey: WritableKeyPath<DrillReport, Self?> { get }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// The logical drill: the newest `pg_dump` backup, fetched while a scratch database is provisioned (or streamed into
+/// the restore), restored with `pg_restore` or `psql`. Phases: fetch ∥ provision → restore.
+public struct DumpMethod: DrillMethod {
+    /// The restorer for a dump format (`pg_restore`, `psql`), nil when this build cannot restore it.
+    public var restorer: @Sendable (BackupFormat) -> (any Restorer)?
+    /// Creates the scratch database for a target (embedded cluster or server).
+    public var provisioner: @Sendable (TargetConfig) -> any ScratchProvisioner
+
+    public init(restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
+                provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner) {
+        self.restorer = restorer
+        self.provisioner = provisioner
+    }
+
+    public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
+        try await find(drill, context).restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: true)
+    }
+
+    private func find(_ drill: DrillConfig, _ context: MethodContext) async throws -> LocatedBackup {
+        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).locate(drill)
+        if located.format == .basebackup {
+            throw DrillError(.configuration,
+                             "\(located.object.uri) is a base backup: a basebackup drill needs wal.location, the WAL archive to replay")
+        }
+        return located
+    }
+
+    public func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored {
+        run.begin(.fetch, detail: drill.backup.location)
+        let located = try await find(drill, run.context)
+        run.record(point: located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true))
+        if let header = located.header {
+            run.backup {
+                $0.sourceDatabase = header.databaseName
+                $0.sourceServerVersion = header.serverVersion
+                $0.pgDumpVersion = header.pgDumpVersion
+            }
+        }
+        run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "\(located.format.rawValue)"])
+        let (staged, scratch) = try await fetchAndProvision(drill, located, run)
+        try await restore(drill, located, staged: staged, scratch: scratch, run)
+        if let staged, staged.isTemporary {
+            // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
+            run.discard(staged.path)
+        }
+        return Restored(database: scratch, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
+    }
+
+    /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
+    private func streams(_ located: LocatedBackup, jobs: Int) -> Bool {
+        located.object.localPath == nil && located.format.canStream
+            && (jobs == 1 || located.format == .plain || located.format == .plainGzip)
+    }
+
+    /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
+    private func fetchAndProvision(_ drill: DrillConfig, _ located: LocatedBackup, _ run: MethodRun)
+        async throws -> (StagedBackup?, any ScratchDatabase) {
+        let provisioner = self.provisioner(drill.target)
+        let jobs = run.jobs
+        async let provisioned: Result<any ScratchDatabase, any Error> = capture {
+            run.begin(.provision, detail: drill.target.kind)
+            let scratch = try await provisioner.provision(drill: drill, profile: drill.restore.profile, jobs: jobs)
+            run.adopt(scratch)
+            run.end(.provision, ok: true, detail: scratch.database)
+            return scratch
+        }
+        let fetched: Result<StagedBackup?, any Error> = await capture {
+            if streams(located, jobs: jobs) {
+                run.end(.fetch, ok: true, detail: "streaming \(located.object.name) into the restore")
+                return nil
+            }
+            let observer = run.observer
+            let staged = try await located.store.stage(located.object, into: try run.stagingDirectory()) { done, total in
+                observer.transfer(done: done, total: total)
+            }
+            if staged.isTemporary { run.removeAtEnd(staged.path) }
+            run.backup {
+                $0.sha256 = staged.sha256
+                $0.sizeBytes = staged.sizeBytes
+            }
+            try await SidecarCheck.verify(drill.backup, located, digest: staged.sha256, run)
+            run.end(.fetch, ok: true, detail: "\(located.object.name), \(staged.sizeBytes) bytes")
+            return staged
+        }
+        let p = await provisioned
+        switch (fetched, p) {
+        case (.success(let s), .success(let scratch)):
+            return (s, scratch)
+        case (.failure(let e), .success):
+            run.fail(.fetch)
+            throw e
+        case (.success, .failure(let e)):
+            run.fail(.provision)
+            throw e
+        case (.failure(let e1), .failure(let e2)):
+            run.fail(.fetch)
+            run.fail(.provision)
+            if !(e1 is CancellationError) { run.finding("Provisioning also failed: \(describe(e2))") }
+            throw e1
+        }
+    }
+
+    private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
+                         _ run: MethodRun) async throws {
+        try Task.checkCancellation()
+        guard let restorer = restorer(located.format) else {
+            throw DrillError(.unsupported, "this build of drill cannot restore \(located.format.rawValue) backups")
+        }
+        let stream = streams(located, jobs: run.jobs)
+        let jobs = located.format.usesPgRestore && located.format != .tar && !stream ? run.jobs : 1
+        run.restoreInfo {
+            $0.jobs = jobs
+            $0.mode = stream ? "stream" : "file"
+        }
+        run.begin(.restore, detail: "\(located.format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)")
+        let input: RestoreInput
+        if let staged {
+            input = .path(staged.path)
+        } else {
+            let store = located.store, object = located.object, observer = run.observer
+            input = .stream { sink in
+                try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
+            }
+        }
+        let outcome: RestoreOutcome
+        do {
+            outcome = try await restorer.restore(RestoreRequest(input: input, format: located.format, jobs: jobs,
+                                                                profile: drill.restore.profile, connection: scratch.connection))
+        } catch {
+            run.fail(.restore)
+            throw error
+        }
+        run.restoreInfo {
+            $0.tool = outcome.tool
+            $0.toolVersion = outcome.toolVersion
+            $0.toolSeconds = outcome.toolSeconds
+            $0.stderr = outcome.stderr.isEmpty ? nil : outcome.stderr
+        }
+        for f in outcome.findings { run.finding(f) }
+        if let receipt = outcome.receipt {
+            run.backup {
+                $0.sha256 = receipt.sha256
+                $0.sizeBytes = receipt.bytes
+            }
+            do {
+                try await SidecarCheck.verify(drill.backup, located, digest: receipt.sha256, run)
+            } catch {
+                run.fail(.restore)
+                throw error
+            }
+        }
+        run.end(.restore, ok: true, detail: outcome.tool)
+    }
+}
