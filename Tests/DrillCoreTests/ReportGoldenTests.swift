@@ -1,0 +1,78 @@
+import DrillCore
+import Foundation
+import Testing
+
+/// One golden JSON report per method: the exact bytes the archive stores, so a field that stops being written (as
+/// `wal` and `failure_code` once were) fails here. Set UPDATE_GOLDEN=1 to rewrite them after an intended change.
+@Suite("Reports: golden JSON per method")
+struct ReportGoldenTests {
+    static func dump() -> DrillReport {
+        var r = ReportTests.sample()
+        r.method = .dump
+        return r
+    }
+
+    static func basebackup() -> DrillReport {
+        var r = ReportTests.sample()
+        r.method = .basebackup
+        r.status = .compliant
+        r.findings = []
+        r.backup = .init(uri: "/srv/base/base-20261128", name: "base-20261128", format: "basebackup", sizeBytes: 52_428_800,
+                         sha256: String(repeating: "ab", count: 32), sidecar: "absent",
+                         modifiedAt: r.startedAt.addingTimeInterval(-7200))
+        r.measured.recoveryPointSource = "wal_replay"
+        r.restore = .init(jobs: 1, profile: .durable, mode: "file", tool: "postgres (archive recovery)", toolVersion: "15.18")
+        r.phases = ["fetch", "provision", "extract", "verify", "wal_fetch", "wal_replay", "checks"].enumerated().map {
+            .init(name: $0.element, startOffsetSeconds: Double($0.offset), seconds: 1, ok: true)
+        }
+        var wal = DrillReport.WAL(location: "/srv/wal", target: "latest", segmentsFetched: 3, bytesFetched: 50_331_648)
+        wal.startSegment = "000000010000000000000002"
+        wal.verifiedWith = "pg_verifybackup 15.18"
+        wal.backupEndAt = r.startedAt.addingTimeInterval(-7100)
+        wal.backupEndSource = "backup_history_file"
+        wal.newestSegment = "000000010000000000000004"
+        wal.newestSegmentAt = r.startedAt.addingTimeInterval(-420)
+        wal.replayedTo = "0/4000060"
+        wal.timeline = 2
+        r.wal = wal
+        return r
+    }
+
+    static func failed() -> DrillReport {
+        var r = basebackup()
+        r.status = .failed
+        r.failureCode = DrillError.Code.walGap.rawValue
+        r.measured = .init()
+        r.checks = []
+        r.findings = ["The WAL archive has a gap: 000000010000000000000003 is missing."]
+        r.wal?.firstMissingSegment = "000000010000000000000003"
+        return r
+    }
+
+    @Test(arguments: [("dump", dump()), ("basebackup", basebackup()), ("basebackup-failed", failed())])
+    func jsonMatchesGoldenAndDecodesBack(name: String, report: DrillReport) throws {
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/report-\(name).json")
+        let data = try report.jsonData()
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" { try data.write(to: golden) }
+        let stored = try Data(contentsOf: golden)
+        #expect(String(decoding: data, as: UTF8.self) == String(decoding: stored, as: UTF8.self))
+        let decoded = try DrillReport.decoder().decode(DrillReport.self, from: stored)
+        #expect(decoded == report)
+        #expect(decoded.method == report.method)
+    }
+
+    @Test func methodEvidenceAndFailureCodeAreWritten() throws {
+        let text = String(decoding: try Self.failed().jsonData(), as: UTF8.self)
+        for key in ["\"method\" : \"basebackup\"", "\"failure_code\" : \"wal_gap\"", "\"wal\" : {", "\"first_missing_segment\""] {
+            #expect(text.contains(key), "missing \(key)")
+        }
+    }
+
+    @Test func aReportWrittenBeforeMethodsExistedStillDecodes() throws {
+        var old = try JSONSerialization.jsonObject(with: try Self.dump().jsonData()) as! [String: Any]
+        old.removeValue(forKey: "method")
+        let decoded = try DrillReport.decoder().decode(DrillReport.self, from: try JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.method == nil)
+        #expect(decoded.drill == "shop")
+    }
+}
