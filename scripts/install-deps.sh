@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# Installs what drill needs on a fresh Debian machine: build libraries, PostgreSQL (server and client tools) and,
-# with --test, the Python packages the tests use (moto's S3 server). Safe to run again: it installs only what is missing.
+# Installs what drill needs on a Debian machine. Safe to run again: it installs only what is missing.
+#   scripts/install-deps.sh            build and run drill here: build libraries, PostgreSQL (server and client tools),
+#                                      the backup tools drills restore from (pgBackRest, Barman, Barman cloud)
+#   scripts/install-deps.sh --test     also what the tests use: promtool, Chromium, stunnel4, moto's S3 server and
+#                                      junitparser (pip), and a virtualenv with Airflow and kubernetes-validate
+#                                      ($DRILL_TEST_VENV, default ~/.cache/drill/test-venv)
+#   scripts/install-deps.sh --runtime  only what the built drill needs to run (the container image's runtime stage):
+#                                      no compilers, no -dev packages, no Swift
 set -euo pipefail
+mode="${1:-}"
+case "$mode" in ""|--test|--runtime) ;; *) echo "usage: $0 [--test|--runtime]" >&2; exit 2 ;; esac
 
-apt_packages=(libcurl4-openssl-dev libpq-dev libssl-dev postgresql postgresql-client gzip util-linux)
-# The audit tests check outputs with promtool (metrics) and headless Chromium (HTML report).
-# Backup tools drills restore from (pgBackRest, Barman, Barman cloud); stunnel4 puts TLS in front of moto for
-# pgBackRest's S3 tests (it speaks HTTPS only).
-apt_packages+=(pgbackrest barman barman-cli-cloud)
-[[ "${1:-}" == "--test" ]] && apt_packages+=(prometheus chromium openssl stunnel4)
-if [[ "${1:-}" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
+# The backup tools drills restore from; gzip, tar and util-linux (setpriv) are used by the restores.
+apt_packages=(postgresql postgresql-client gzip tar util-linux pgbackrest barman barman-cli-cloud)
+if [[ "$mode" == "--runtime" ]]; then
+  apt_packages+=(libcurl4 libpq5 libssl3 ca-certificates)
+else
+  apt_packages+=(libcurl4-openssl-dev libpq-dev libssl-dev)
+fi
+# The audit tests check outputs with promtool (metrics) and headless Chromium (HTML report); stunnel4 puts TLS in
+# front of moto for pgBackRest's S3 tests (pgBackRest 2.45 speaks HTTPS only).
+[[ "$mode" == "--test" ]] && apt_packages+=(prometheus chromium openssl stunnel4 python3-venv)
+if [[ "$mode" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -22,10 +34,20 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [[ "${1:-}" == "--test" ]]; then
+if [[ "$mode" == "--test" ]]; then
   python3 - <<'PY' 2>/dev/null || python3 -m pip install -q 'moto[server]' junitparser
 import moto, flask, junitparser  # moto's server needs flask
 PY
+  # Airflow is big (about 290 MB): it lives in its own virtualenv, made once and reused.
+  venv="${DRILL_TEST_VENV:-$HOME/.cache/drill/test-venv}"
+  if ! "$venv/bin/python" -c 'import airflow.sdk, kubernetes_validate' 2>/dev/null; then
+    echo "making the test virtualenv $venv (Airflow 3, kubernetes-validate)" >&2
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'apache-airflow>=3.0,<4' kubernetes-validate
+  fi
 fi
-export PATH="/opt/swift/usr/bin:$PATH"
-command -v swift >/dev/null || { echo "swift not found (expected under /opt/swift)" >&2; exit 1; }
+if [[ "$mode" != "--runtime" ]]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+  command -v swift >/dev/null || { echo "swift not found (expected under /opt/swift)" >&2; exit 1; }
+fi

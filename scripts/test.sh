@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 export PATH="/opt/swift/usr/bin:$PATH"
-swift build
+export DRILL_TEST_VENV="${DRILL_TEST_VENV:-$HOME/.cache/drill/test-venv}"
+scripts/build.sh debug >/dev/null
 swift build --build-tests
 swift test "$@"

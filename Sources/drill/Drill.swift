@@ -28,6 +28,25 @@ struct DrillCommand: AsyncParsableCommand {
             ReportCommand.self,
         ]
     )
+
+    /// As ArgumentParser's own `main`, except that a usage error (a bad flag, a failed `validate()`) exits 2, as the
+    /// exit-code table says, instead of ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == ArgumentParser.ExitCode.validationFailure {
+                Console.error(fullMessage(for: error))
+                Foundation.exit(DrillCore.ExitCode.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options shared by every command that reads the config folder.

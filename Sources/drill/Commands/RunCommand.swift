@@ -9,7 +9,8 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run drills: restore the latest backup into a scratch database, time it, check it, report it.",
         discussion: """
-            TARGET is a tier name (all of its drills) or a drill name. Drills run one after another. Each report is \
+            TARGET is a tier name (all of its drills) or a drill name. Drills run one after another, or up to N at \
+            once with --parallel N; --shard I/N keeps the drills of one shard of the fleet. Each report is \
             written to the archive as JSON and Markdown. Ctrl-C (or SIGTERM) stops the drill, tears the scratch \
             database down, writes an aborted report and exits 130.
             """
@@ -36,6 +37,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a JUnit XML report of this run here.", valueName: "PATH"))
     var junit: String?
 
+    @Option(name: .long, help: ArgumentHelp("Run up to N drills at once, each in its own scratch cluster (reports are still archived one at a time).", valueName: "N"))
+    var parallel: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("Only the drills in shard I of N (0-based), by a stable hash of the drill's name: N workers split the fleet with no coordinator.", valueName: "I/N"))
+    var shard: String?
+
     @Flag(name: .long, help: "Print the runner's own CPU time and peak memory (not the server's or the tools') to stderr at the end.")
     var stats = false
 
@@ -46,57 +53,106 @@ struct RunCommand: AsyncParsableCommand {
         if due && (all || !targets.isEmpty) { throw ValidationError("--due chooses the drills itself: give no TARGET and no --all") }
         if all && !targets.isEmpty { throw ValidationError("give TARGET names or --all, not both") }
         if !all && !due && targets.isEmpty { throw ValidationError("give at least one tier or drill name, --all or --due") }
+        if parallel < 1 || parallel > 64 { throw ValidationError("--parallel takes a number from 1 to 64") }
+        if let shard, Shard(parsing: shard) == nil { throw ValidationError("--shard takes I/N with 0 ≤ I < N, e.g. 0/4 (found \(shard))") }
+        if keep && parallel > 1 { throw ValidationError("--keep leaves one scratch database running: use it without --parallel") }
     }
 
     func run() async throws {
         let folder = try options.load()
-        let drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
+        var drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
+        if let shard = shard.flatMap(Shard.init(parsing:)) {
+            drills = drills.filter { shard.contains($0.name) }
+            if drills.isEmpty { Console.out("no drill in shard \(shard)") }
+        }
         var logger = Logger(label: "drill")
         logger.logLevel = logLevel
         let archive = try archiveOptions.open(config: options.config, logger: logger)
         let interactive = Console.stderrIsTerminal
-        let observer = TerminalObserver(interactive: interactive)
+        let observer = TerminalObserver(interactive: interactive && parallel == 1)
+        let fleet = parallel > 1 ? FleetTerminal(interactive: interactive) : nil
         let deps = await LiveWiring.dependencies(logger: logger)
-        let phaseCPU = stats ? PhaseCPUObserver(observer) : nil
+        let phaseCPU = stats && parallel == 1 ? PhaseCPUObserver(observer) : nil
         let runner = DrillRunner(deps: deps, clock: ContinuousClock(), observer: phaseCPU ?? observer)
         let keep = self.keep
 
-        let publisher = ReportPublisher(archive: archive, config: folder, delivery: LiveWiring.alertDelivery())
+        let publisher = SerialPublisher(ReportPublisher(archive: archive, config: folder, delivery: LiveWiring.alertDelivery()),
+                                        archive: archive)
         // Signal handling is in place before any drill starts, so no signal can kill drill mid-drill without teardown.
         let cancellation = CancellationBox()
         let interrupts = Interrupts.install { signal in
             Console.error("\ndrill: \(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated"); tearing the scratch database down…")
             cancellation.cancel()
         }
+        let width = parallel
         let work = Task { () -> ([DrillCore.ExitCode], [DrillReport]) in
-            var codes: [DrillCore.ExitCode] = []
-            var reports: [DrillReport] = []
-            for drill in drills {
-                if Task.isCancelled { break }
-                let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
-                codes.append(DrillCore.ExitCode(report))
-                reports.append(report)
-                let published = await publisher.publish(report)  // archive first, then the alert
-                if let paths = published.archived {
-                    Summary.print(report, reportPath: archive.storage.displayPath(paths.markdown))
-                } else {
-                    Summary.print(report, reportPath: nil)
-                    Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(published.archiveError ?? "")")
-                    codes.append(.failed)
+            if width == 1 {
+                var results: [([DrillCore.ExitCode], DrillReport)] = []
+                for drill in drills {
+                    if Task.isCancelled { break }
+                    let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
+                    results.append((await publisher.publish(report), report))
                 }
-                Self.printAlertOutcome(published.alert)
+                return (results.flatMap(\.0), results.map(\.1))
             }
-            return (codes, reports)
+            // Up to `width` drills at once, each with its own runner and progress lane; reports in finishing order.
+            return await withTaskGroup(of: ([DrillCore.ExitCode], DrillReport).self) { group in
+                var pending = drills[...]
+                var codes: [DrillCore.ExitCode] = []
+                var reports: [DrillReport] = []
+                func start(_ drill: DrillConfig) {
+                    let lane = DrillRunner(deps: deps, clock: ContinuousClock(), observer: fleet!.lane(drill.name))
+                    group.addTask {
+                        let report = await lane.run(drill, tier: folder.tier(of: drill))
+                        return (await publisher.publish(report), report)
+                    }
+                }
+                for _ in 0..<width { if let next = pending.popFirst() { start(next) } }
+                for await (c, report) in group {
+                    codes += c
+                    reports.append(report)
+                    if !Task.isCancelled, let next = pending.popFirst() { start(next) }
+                }
+                return (codes, reports)
+            }
         }
         cancellation.set(work)
         var (codes, reports) = await work.value
         interrupts.cancel()
         observer.stop()
+        fleet?.stop()
         codes += await writeMetricsAndJUnit(reports, archive: archive)
         if stats { Console.error(RunnerStats.current().line + (phaseCPU?.line ?? "")) }
         var exit = DrillCore.ExitCode.combine(codes)
         if interrupts.fired { exit = DrillCore.ExitCode.combine([exit, .interrupted]) }
         if exit != DrillCore.ExitCode.compliant { throw ArgumentParser.ExitCode(exit.rawValue) }
+    }
+}
+
+/// Archives reports one at a time (then alerts), and prints each drill's summary: drills that run at once never
+/// append to the archive together.
+actor SerialPublisher {
+    let publisher: ReportPublisher
+    let archive: ReportArchive
+
+    init(_ publisher: ReportPublisher, archive: ReportArchive) {
+        self.publisher = publisher
+        self.archive = archive
+    }
+
+    /// The exit codes the report adds (a failed archive write adds `failed`).
+    func publish(_ report: DrillReport) async -> [DrillCore.ExitCode] {
+        var codes = [DrillCore.ExitCode(report)]
+        let published = await publisher.publish(report)  // archive first, then the alert
+        if let paths = published.archived {
+            Summary.print(report, reportPath: archive.storage.displayPath(paths.markdown))
+        } else {
+            Summary.print(report, reportPath: nil)
+            Console.error("drill: cannot write the report to the archive \(archive.storage.location): \(published.archiveError ?? "")")
+            codes.append(.failed)
+        }
+        RunCommand.printAlertOutcome(published.alert)
+        return codes
     }
 }
 
