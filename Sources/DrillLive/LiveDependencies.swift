@@ -49,6 +49,7 @@ public enum LiveDependencies {
             archiveTimeZone: TimeZone.current,
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
+        deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
         return deps
     }
 }

@@ -28,6 +28,8 @@ public struct DrillDependencies: Sendable {
     /// The kinds of drill this build runs: `dump` (from `restorer` and `provisioner`) and `basebackup` (from
     /// `physicalRestorer`) always, and whatever else the composition root registers.
     public var methods: MethodRegistry
+    /// Admits drills against this host's free disk and memory (nil: no check, as in tests of pure logic).
+    public var resources: ResourceGate? = nil
     /// A random number in `0..<1`, for `recovery.target: random` (injected so tests can choose the target).
     public var randomUnit: @Sendable () -> Double = { Double.random(in: 0..<1) }
 

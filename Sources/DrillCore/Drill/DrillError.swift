@@ -18,6 +18,8 @@ public struct DrillError: Error, Sendable, CustomStringConvertible, Equatable {
         case unsupported = "unsupported"
         case walGap = "wal_gap"
         case recoveryFailed = "recovery_failed"
+        /// The host has not enough free disk or memory for the drill (it was not started).
+        case insufficientResources = "insufficient_resources"
     }
 
     public var code: Code

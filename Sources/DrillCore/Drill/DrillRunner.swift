@@ -26,7 +26,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         observer.drillStarted(drill.name, tier: tier.name)
         let run = MethodRun(drillStart: state.startedAt, jobs: state.jobs, tier: tier, context: deps.methodContext,
                             observer: observer, randomUnit: deps.randomUnit, recorder: state, scope: ScratchScope(),
-                            stagingRoot: deps.stagingRoot, drillName: drill.name)
+                            stagingRoot: deps.stagingRoot, drillName: drill.name, gate: deps.resources)
         var checked: (any ScratchDatabase)?
         do {
             guard let method = deps.methods.method(for: drill.method) else {

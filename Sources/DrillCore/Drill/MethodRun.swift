@@ -16,10 +16,15 @@ public final class MethodRun: Sendable {
     let recorder: any RunRecorder
     let scope: ScratchScope
     private let staging: StagingArea
+    private let gate: ResourceGate?
+    private let hostMemoryBytes: UInt64
+    private let releases = Mutex<[@Sendable () -> Void]>([])
 
     init(drillStart: Date, jobs: Int, tier: TierConfig, context: MethodContext, observer: any PhaseObserver,
          randomUnit: @escaping @Sendable () -> Double, recorder: any RunRecorder, scope: ScratchScope, stagingRoot: String,
-         drillName: String) {
+         drillName: String, gate: ResourceGate? = nil, hostMemoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) {
+        self.gate = gate
+        self.hostMemoryBytes = hostMemoryBytes
         self.drillStart = drillStart
         self.jobs = jobs
         self.tier = tier
@@ -82,9 +87,23 @@ public final class MethodRun: Sendable {
     /// Files staged outside the staging folder that must go when the drill ends.
     public func removeAtEnd(_ path: String) { staging.removeAtEnd(path) }
 
-    func cleanUp() async { await staging.cleanUp() }
+    func cleanUp() async {
+        await staging.cleanUp()
+        for release in releases.withLock({ r in defer { r = [] }; return r }) { release() }
+    }
 
     // MARK: The report's typed entries
+
+    /// Records the restore point the drill uses and waits until this host has the disk and memory to restore it
+    /// (see `ResourceGate`); throws when it never will. Methods call it right after locating, before fetching.
+    /// `staged`: whether the backup will be copied to local disk first.
+    public func located(_ point: RestorePoint, staged: Bool) async throws {
+        record(point: point)
+        guard let gate else { return }
+        let need = ResourceNeed.estimate(point: point, staged: staged, jobs: jobs, hostMemoryBytes: hostMemoryBytes)
+        let release = try await gate.admit(need)
+        releases.withLock { $0.append(release) }
+    }
 
     /// The restore point the drill uses (backup.uri, name, format, size, times).
     public func record(point: RestorePoint) {

@@ -37,7 +37,8 @@ public struct BaseBackupMethod: DrillMethod {
         run.begin(.fetch, detail: drill.backup.location)
         let located = try await find(drill, run.context)
         // A physical restore's recovery point is measured after WAL replay.
-        run.record(point: located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: false))
+        try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: false),
+                              staged: located.object.localPath == nil)
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
         let staged = try await stage(drill, located, run)
         let session = try await provision(drill, run)

@@ -30,7 +30,8 @@ public struct DumpMethod: DrillMethod {
     public func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored {
         run.begin(.fetch, detail: drill.backup.location)
         let located = try await find(drill, run.context)
-        run.record(point: located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true))
+        try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true),
+                              staged: located.object.localPath == nil && !streams(located, jobs: run.jobs))
         if let header = located.header {
             run.backup {
                 $0.sourceDatabase = header.databaseName
