@@ -15,13 +15,16 @@ struct ArchivedReportsTests {
         _ = try copy(try await Shop.shared.dump(.custom), into: good, as: "shop.dump")
         let corrupt = try copy(try await Shop.shared.dump(.custom), into: bad, as: "shop.dump")
         try ArchiveFixture.truncate(corrupt, keeping: 0.5)
-        let backups = try await PhysicalSource.shared.freshBaseBackup(in: folder, ["-Ft"])
+        // Its own database: the physical suites use `pitr` on the same source, concurrently.
+        let backups = folder.sub("backups")
+        try await PhysicalSource.shared.createLedger("archived")
+        try await PhysicalSource.shared.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
         let (_, walArchive) = try await PhysicalSource.shared.start()
         try await PhysicalSource.shared.switchWAL()
         let config = try ConfigFixture(in: folder, drills: [
             "dumpok": ConfigFixture.drill(location: good),
             "dumpbroken": ConfigFixture.drill(location: bad),
-            "base": PhysicalRestoreTests.drill(backups: backups, wal: walArchive),
+            "base": PhysicalRestoreTests.drill(backups: backups, wal: walArchive, database: "archived"),
         ])
         let archive = folder.sub("archive")
         let r = try await DrillBinary.run(["run", "--all", "--config", config.directory, "--archive", archive],

@@ -21,13 +21,23 @@ public struct BackupLocator: Sendable {
         self.archiveTimeZone = archiveTimeZone
     }
 
-    public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
+    /// Every backup of the drill under its location (metadata only), in no order.
+    public func candidates(_ drill: DrillConfig) async throws -> [BackupObject] {
         let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
+        return try await candidates(drill, store)
+    }
+
+    private func candidates(_ drill: DrillConfig, _ store: any BackupStore) async throws -> [BackupObject] {
         // Each base backup is a folder (a prefix on S3) under the location.
         let physical = drill.backup.format == .basebackup
         let pattern = drill.backup.pattern.map(Glob.init)
-        let candidates = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
-        guard let object = candidates.filter({ !$0.name.hasSuffix(".sha256") && (!physical || $0.isDirectory) }).latest() else {
+        let all = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
+        return all.filter { !$0.name.hasSuffix(".sha256") && (!physical || $0.isDirectory) }
+    }
+
+    public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
+        let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
+        guard let object = try await candidates(drill, store).latest() else {
             throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
         }
         let head = try await headBytes(store, object, drill)

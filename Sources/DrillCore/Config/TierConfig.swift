@@ -6,8 +6,15 @@ public struct TierConfig: Sendable, Equatable {
     /// `@monthly`, `@weekly`, `@daily` or a 5-field cron expression (UTC).
     public var schedule: String
     public var alerts: AlertsConfig?
+    /// How long the tier promises that restore points are kept (`30d`): the oldest must be at least this old.
+    public var retention: DrillDuration?
+    /// How often the tier promises a new restore point (`1d`): no gap between two may be longer.
+    public var backupInterval: DrillDuration?
 
-    public init(name: String, rto: DrillDuration, rpo: DrillDuration, schedule: String = "@monthly", alerts: AlertsConfig? = nil) {
+    public init(name: String, rto: DrillDuration, rpo: DrillDuration, schedule: String = "@monthly", alerts: AlertsConfig? = nil,
+                retention: DrillDuration? = nil, backupInterval: DrillDuration? = nil) {
+        self.retention = retention
+        self.backupInterval = backupInterval
         self.name = name
         self.rto = rto
         self.rpo = rpo
@@ -45,13 +52,18 @@ public struct TiersFile: Sendable, Equatable {
             for name in members.keys.sorted() {
                 let path = "tiers.\(name)"
                 if !isValidName(name) { r.fail(path, "tier names use letters, digits, '-' and '_' only") }
-                guard let t = r.object(members[name], at: path, allowed: ["rto", "rpo", "schedule", "alerts"]) else { continue }
+                guard let t = r.object(members[name], at: path, allowed: ["rto", "rpo", "schedule", "alerts", "retention", "backup_interval"]) else { continue }
                 let rto = r.duration(t["rto"], at: path + ".rto", required: true)
                 let rpo = r.duration(t["rpo"], at: path + ".rpo", required: true)
                 let schedule = r.string(t["schedule"], at: path + ".schedule") ?? "@monthly"
                 if let problem = Schedule.problem(in: schedule) { r.fail(path + ".schedule", problem) }
                 let alerts = AlertsConfig.parse(t["alerts"], at: path + ".alerts", reader: r)
-                if let rto, let rpo { tiers[name] = TierConfig(name: name, rto: rto, rpo: rpo, schedule: schedule, alerts: alerts) }
+                let retention = r.duration(t["retention"], at: path + ".retention")
+                let interval = r.duration(t["backup_interval"], at: path + ".backup_interval")
+                if let rto, let rpo {
+                    tiers[name] = TierConfig(name: name, rto: rto, rpo: rpo, schedule: schedule, alerts: alerts,
+                                             retention: retention, backupInterval: interval)
+                }
             }
         }
         let alerts = AlertsConfig.parse(top["alerts"], at: "alerts", reader: r)

@@ -41,6 +41,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             state.rpoReference = restored.rpoReference
             checked = restored.database
             try await runChecks(drill, tier: tier, scratch: restored.database, state)
+            await checkCoverage(method, drill, tier: tier, state)
         } catch {
             record(error, state)
         }
@@ -89,6 +90,20 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                        detail: "\(state.report.checks.filter(\.passed).count)/\(drill.checks.count) passed")
         state.usableAt = clock.now
         state.report.environment.serverVersion = scratch.serverVersion
+    }
+
+    /// When the tier promises a retention or a backup interval: the restore points present against it. Broken promises
+    /// make the drill non-compliant (DrillState.finish).
+    func checkCoverage(_ method: any DrillMethod, _ drill: DrillConfig, tier: TierConfig, _ state: DrillState<C>) async {
+        guard tier.retention != nil || tier.backupInterval != nil else { return }
+        do {
+            let points = try await method.restorePoints(drill, deps.methodContext)
+            let times = points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt }
+            state.report.coverage = RetentionCoverage(times: times, now: state.startedAt, retention: tier.retention,
+                                                      interval: tier.backupInterval)
+        } catch {
+            state.report.findings.append("The restore points could not be listed for the retention check: \(describe(error))")
+        }
     }
 
     /// Tears down every scratch database the method adopted, newest first, except `kept` (`--keep`). The report's

@@ -103,6 +103,7 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
                 misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
             }
             if r.measured.rpoSeconds == nil { misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.") }
+            misses += r.coverage?.findings ?? []
             r.findings += misses
             r.status = misses.isEmpty && r.checks.allSatisfy(\.passed) ? .compliant : .nonCompliant
         }

@@ -139,12 +139,19 @@ public protocol DrillMethod: Sendable {
     func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint
     /// What `drill plan` shows: by default the newest restore point and its recovery point.
     func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint
+    /// Every restore point the drill could restore, in any order (for retention coverage: how far back the
+    /// backups go and where a backup night is missing). By default only the newest.
+    func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint]
     /// Finds the restore point and restores it, running its phases through `run` (which times them) and adopting
     /// every scratch database or cluster it creates into `run` as soon as it exists.
     func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored
 }
 
 extension DrillMethod {
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        [try await locate(drill, context)]
+    }
+
     public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
         let point = try await locate(drill, context)
         guard let rp = point.recoveryPoint ?? point.createdAt ?? point.modifiedAt else {

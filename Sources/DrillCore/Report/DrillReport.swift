@@ -37,6 +37,9 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var method: MethodKind?
     /// `basebackup` drills: WAL fetched, replayed, and the archive's health.
     public var wal: WAL?
+    /// The restore points present against the tier's `retention` and `backup_interval` promises; absent when the
+    /// tier makes none.
+    public var coverage: RetentionCoverage?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
@@ -44,7 +47,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     // back as `previousSha256`, so without this the field silently decodes as nil.
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
-        case findings, scratch, environment, method, wal, failureCode
+        case findings, scratch, environment, method, wal, failureCode, coverage
         case previousSHA256 = "previousSha256"
     }
 

@@ -37,6 +37,8 @@ struct PlanCommand: AsyncParsableCommand {
         var lastRtoSeconds: Double?
         var lastRunAt: Date?
         var problem: String?
+        /// The restore points present, against the tier's retention and backup interval.
+        var coverage: RetentionCoverage?
     }
 
     func run() async throws {
@@ -65,6 +67,9 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
+                let points = try await method.restorePoints(d, deps.methodContext)
+                e.coverage = RetentionCoverage(times: points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt },
+                                               now: now, retention: tier.retention, interval: tier.backupInterval)
             } catch {
                 e.problem = "\(error)"
             }
@@ -83,6 +88,16 @@ struct PlanCommand: AsyncParsableCommand {
                 Console.out("  backup: \(e.backup ?? "?") (\(e.format ?? "?")\(e.sizeBytes.map { ", \($0) bytes" } ?? ""))")
                 let verdict = e.rpoMet == true ? "within" : "OVER"
                 Console.out("  age:    \(formatSeconds(e.ageSeconds ?? 0)) (\(e.recoveryPointSource ?? "")) — \(verdict) the RPO target of \(DrillDuration(seconds: e.rpoSeconds))")
+            }
+            if let c = e.coverage, c.count > 0 {
+                var line = "  restore points: \(c.count)"
+                if let oldest = c.oldest, let newest = c.newest {
+                    line += ", oldest \(formatSeconds(now.timeIntervalSince(oldest))) old, newest \(formatSeconds(now.timeIntervalSince(newest))) old"
+                }
+                if let gap = c.largestGapSeconds { line += ", largest gap \(formatSeconds(gap))" }
+                if let r = c.retentionSeconds { line += " (retention promised: \(DrillDuration(seconds: r)))" }
+                Console.out(line)
+                for f in c.findings { Console.out("  COVERAGE — \(f)") }
             }
             if let rto = e.lastRtoSeconds, let at = e.lastRunAt {
                 Console.out("  last measured RTO: \(formatSeconds(rto)) on \(RFC3339.format(at)) (target \(DrillDuration(seconds: e.rtoSeconds)))")

@@ -24,6 +24,13 @@ public struct BaseBackupMethod: DrillMethod {
         return PlanPoint(point: point, newestRecoverable: located.recoveryPoint, newestRecoverableSource: located.recoveryPointSource)
     }
 
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).candidates(drill)
+            .filter(\.isDirectory).map {
+                RestorePoint(uri: $0.uri, name: $0.name, format: "basebackup", sizeBytes: $0.sizeBytes, modifiedAt: $0.modifiedAt)
+            }
+    }
+
     private func find(_ drill: DrillConfig, _ context: MethodContext) async throws -> LocatedBackup {
         let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).locate(drill)
         guard located.format == .basebackup else {

@@ -18,6 +18,13 @@ public struct DumpMethod: DrillMethod {
         try await find(drill, context).restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: true)
     }
 
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).candidates(drill).map {
+            RestorePoint(uri: $0.uri, name: $0.name, format: "dump", sizeBytes: $0.sizeBytes, modifiedAt: $0.modifiedAt,
+                         recoveryPoint: $0.modifiedAt, recoveryPointSource: $0.localPath != nil ? "file_mtime" : "object_last_modified")
+        }
+    }
+
     private func find(_ drill: DrillConfig, _ context: MethodContext) async throws -> LocatedBackup {
         let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).locate(drill)
         if located.format == .basebackup {
