@@ -18,7 +18,24 @@ public enum AuditMarkdown {
         for t in a.tiers {
             m += "| \(e(t.tier)) | \(t.runs) | \(t.compliant) | \(t.missed) | \(t.rate.map { String(format: "%.1f%%", $0 * 100) } ?? "—") |\n"
         }
-        m += "\nCompliance rate = compliant runs / (runs + missed schedule periods).\n\n## Drills\n"
+        m += "\nCompliance rate = compliant runs / (runs + missed schedule periods).\n\n"
+        if let f = a.fleet {
+            let symbol: [FleetOverview.Outcome: String] = [.compliant: "✓", .nonCompliant: "!", .failed: "✗", .missed: "∅", .aborted: "–", .none: "·"]
+            m += "## Fleet at a glance\n\nThe worst outcome per period, worst drills first: ✓ compliant, ! non-compliant, ✗ failed, ∅ missed, – aborted, · no run due.\n\n"
+            m += "| Drill | Tier | " + f.periods.map(\.label).joined(separator: " | ") + " |\n|---|---|" + String(repeating: "---|", count: f.periods.count) + "\n"
+            for row in f.rows {
+                m += "| \(e(row.drill)) | \(e(row.tier)) | " + row.cells.map { symbol[$0] ?? "" }.joined(separator: " | ") + " |\n"
+            }
+            if !f.headroom.isEmpty {
+                m += "\n## Closest to a target\n\n| Drill | Tier | RTO / target | RPO / target | Trend |\n|---|---|---|---|---|\n"
+                func pct(_ r: Double?) -> String { r.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
+                for x in f.headroom {
+                    m += "| \(e(x.drill)) | \(e(x.tier)) | \(pct(x.rtoRatio)) | \(pct(x.rpoRatio)) | \(x.runsToBreach.map { "breach within \($0) runs" } ?? "—") |\n"
+                }
+            }
+            m += "\n"
+        }
+        m += "## Drills\n"
         for d in a.drills {
             m += "\n### \(e(d.drill)) (\(e(d.tier)))\n\n"
             m += "Targets: RTO \(DrillDuration(seconds: Int64(d.rtoTarget))), RPO \(DrillDuration(seconds: Int64(d.rpoTarget))). \(d.missed) missed.\n\n"

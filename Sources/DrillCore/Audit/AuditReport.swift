@@ -12,6 +12,8 @@ public struct AuditReport: Sendable {
     public var tiers: [TierCompliance]
     public var drills: [DrillHistory]
     public var problems: [Problem]
+    /// The matrix of drills × periods and the drills closest to a target.
+    public var fleet: FleetOverview?
 
     /// Runs, missed periods and the compliance rate of one tier: compliant runs / (runs + missed periods).
     public struct TierCompliance: Sendable, Equatable {
@@ -81,8 +83,10 @@ public struct AuditReport: Sendable {
                            compliant: reports.filter { $0.tier == t && $0.status == .compliant }.count,
                            missed: missed.filter { $0.tier == t }.count)
         }
-        return AuditReport(title: "Disaster-recovery drill audit: \(range.label)", range: range, generatedAt: now,
-                           archiveLocation: archiveLocation, chain: chain, tiers: tiers, drills: drills, problems: problems)
+        var report = AuditReport(title: "Disaster-recovery drill audit: \(range.label)", range: range, generatedAt: now,
+                                 archiveLocation: archiveLocation, chain: chain, tiers: tiers, drills: drills, problems: problems)
+        report.fleet = FleetOverview.build(report, missedPeriods: missed.compactMap { m in m.period.map { (m.drill, $0.lowerBound) } })
+        return report
     }
 }
 

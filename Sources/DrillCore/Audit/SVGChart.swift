@@ -2,6 +2,9 @@ import Foundation
 
 /// An inline SVG line chart of one measurement per run against a horizontal target line. Points over the target,
 /// and runs with no measurement (drawn on the axis as crosses), are red. No scripts: hover titles only.
+///
+/// The scale follows the measurements: a target more than three times the largest value is not drawn (the values
+/// would lie flat on the axis) but named above the chart, with the headroom it leaves.
 public enum SVGChart {
     public struct Point: Sendable {
         public var date: Date
@@ -15,7 +18,9 @@ public enum SVGChart {
     public static func render(title: String, points: [Point], target: Double, width: Int = 420, height: Int = 180) -> String {
         let left = 64.0, right = 12.0, top = 24.0, bottom = 28.0
         let w = Double(width) - left - right, h = Double(height) - top - bottom
-        let top_ = max(target, points.compactMap(\.value).max() ?? 0) * 1.15
+        let dataMax = points.compactMap(\.value).max() ?? 0
+        let targetShown = dataMax <= 0 || target <= dataMax * 3
+        let top_ = (targetShown ? max(target, dataMax) : dataMax) * 1.15
         let maxY = top_ > 0 ? top_ : 1
         func x(_ i: Int) -> Double { points.count <= 1 ? left + w / 2 : left + w * Double(i) / Double(points.count - 1) }
         func y(_ v: Double) -> Double { top + h - h * v / maxY }
@@ -27,8 +32,13 @@ public enum SVGChart {
         s += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + h))\" class=\"axis\"/>"
         s += "<text x=\"\(f(left - 6))\" y=\"\(f(top + 4))\" class=\"yl\">\(XML.escape(formatSeconds(maxY)))</text>"
         s += "<text x=\"\(f(left - 6))\" y=\"\(f(top + h + 4))\" class=\"yl\">0</text>"
-        s += "<line x1=\"\(f(left))\" y1=\"\(f(y(target)))\" x2=\"\(f(left + w))\" y2=\"\(f(y(target)))\" class=\"target\"><title>target \(XML.escape(formatSeconds(target)))</title></line>"
-        s += "<text x=\"\(f(left - 6))\" y=\"\(f(y(target) + 4))\" class=\"yl tl\">\(XML.escape(formatSeconds(target)))</text>"
+        s += "<text x=\"\(f(left - 6))\" y=\"\(f(y(maxY / 2) + 4))\" class=\"yl\">\(XML.escape(formatSeconds(maxY / 2)))</text>"
+        if targetShown {
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(y(target)))\" x2=\"\(f(left + w))\" y2=\"\(f(y(target)))\" class=\"target\"><title>target \(XML.escape(formatSeconds(target)))</title></line>"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(y(target) + 4))\" class=\"yl tl\">\(XML.escape(formatSeconds(target)))</text>"
+        } else {
+            s += "<text x=\"\(f(left + w))\" y=\"\(f(top - 4))\" class=\"xl end tl\">target \(XML.escape(formatSeconds(target))) off scale: \(Int(target / dataMax))× the largest value</text>"
+        }
         let measured = points.enumerated().compactMap { i, p in p.value.map { (i, $0) } }
         if measured.count > 1 {
             s += "<polyline class=\"series\" points=\"" + measured.map { "\(f(x($0.0))),\(f(y($0.1)))" }.joined(separator: " ") + "\"/>"
