@@ -139,6 +139,9 @@ extension BarmanServerSource.Handle {
 
     func archiveWAL() async throws -> String {
         let name = try await production.switchWAL()
+        // A commit record opens the next segment at once, so pg_receivewal starts its .partial (an idle server
+        // would write nothing until its next checkpoint or running-xacts record).
+        try await production.psql("SELECT txid_current()")
         let streaming = (barmanHome as NSString).appendingPathComponent("\(BarmanServerSource.server)/streaming")
         let wals = (barmanHome as NSString).appendingPathComponent("\(BarmanServerSource.server)/wals/\(name.prefix(16))/\(name)")
         // archive-wal keeps the newest complete segment in streaming/ unless a newer .partial exists (pg_receivewal
