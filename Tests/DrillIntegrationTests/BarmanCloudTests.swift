@@ -25,6 +25,10 @@ struct BarmanCloudTests {
         #"{ "name": "batch \#(batch)", "sql": "SELECT count(*) FROM ledger WHERE batch = '\#(batch)'", "expect": { "equals": \#(n) } }"#
     }
 
+    /// The restored server's environment holds no AWS variable: its postmaster's `/proc/<pid>/environ` (a backend's
+    /// own is overwritten by its process title).
+    static let noCredentialsInServer = #"{ "name": "no AWS credentials in the server", "sql": "SELECT position(convert_to('AWS_', 'UTF8') in pg_read_binary_file('/proc/' || split_part(pg_read_file('postmaster.pid'), E'\\n', 1) || '/environ'))", "expect": { "equals": 0 } }"#
+
     /// Runs `drill <arguments>` with moto's credentials (or `secret` instead of the right one) in the environment.
     static func drillBinary(_ arguments: [String], _ h: BarmanCloudSource.Handle, folder: TempFolder,
                             secret: String? = nil) async throws -> DrillBinary.Run {
@@ -44,7 +48,7 @@ struct BarmanCloudTests {
         let before = try await source.bucketListing()
 
         let folder = TempFolder("bcloud")
-        let checks = "[\(Self.count("before-backup", equals: 200)), \(Self.count(tag, equals: 300))]"
+        let checks = "[\(Self.count("before-backup", equals: 200)), \(Self.count(tag, equals: 300)), \(Self.noCredentialsInServer)]"
         let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: checks)])
         let archive = folder.sub("archive")
         let run = try await Self.drillBinary(["run", "ledger", "--config", config.directory, "--archive", archive], h, folder: folder)
@@ -54,7 +58,7 @@ struct BarmanCloudTests {
         let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.method == .barmanCloud)
-        #expect(report.checks.map(\.observed) == ["200", "300"])
+        #expect(report.checks.map(\.observed) == ["200", "300", "0"])
         #expect(report.phases.map(\.name) == ["fetch", "provision", "restore", "wal_fetch", "wal_replay", "checks"])
         #expect(report.measured.recoveryPointSource == "wal_replay")
         let rp = try #require(report.measured.recoveryPoint)
