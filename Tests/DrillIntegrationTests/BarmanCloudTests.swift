@@ -120,4 +120,32 @@ struct BarmanCloudTests {
         }
         expectNothingLeft(folder)
     }
+
+    @Test("a random target is chosen between the backup's end and the last archived commit, recorded, and reached")
+    func randomTarget() async throws {
+        let source = BarmanCloudSource.shared
+        let h = try await source.start()
+        let tag = "R\(UUID().uuidString.prefix(6))"
+        let last = try await h.production.insert(batch: tag, rows: 50, into: BarmanCloudSource.database)
+        try await source.archiveWAL()
+        let before = try await source.bucketListing()
+
+        let folder = TempFolder("bcloud-r")
+        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, target: "random", checks: "[]")])
+        let archive = folder.sub("archive")
+        let run = try await Self.drillBinary(["run", "ledger", "--config", config.directory, "--archive", archive], h, folder: folder)
+        #expect(run.exitCode == 0, "\(run.output)")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        let wal = try #require(report.wal)
+        #expect(wal.target == "random")
+        let chosen = try #require(wal.targetTime)
+        let end = try #require(report.barman?.endTime)
+        #expect(wal.backupEndAt == end)
+        #expect(chosen >= end.addingTimeInterval(-0.001) && chosen <= last.addingTimeInterval(0.001), "\(end) ≤ \(chosen) ≤ \(last)")
+        let rp = try #require(report.measured.recoveryPoint)
+        #expect(rp <= chosen.addingTimeInterval(0.001), "recovery point \(rp) after the target \(chosen)")
+        #expect(try await source.bucketListing() == before)
+        expectNothingLeft(folder)
+    }
 }

@@ -67,4 +67,37 @@ struct BarmanTests {
         #expect(try await source.homeListing() == before)
         expectNothingLeft(folder)
     }
+
+    @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")
+    func pointInTime() async throws {
+        let source = BarmanServerSource.shared
+        let h = try await source.start()
+        let tag = "T\(UUID().uuidString.prefix(6))"
+        let firstCommit = try await h.production.insert(batch: tag + "-first", rows: 120, into: BarmanServerSource.database)
+        try await Task.sleep(for: .milliseconds(1200))
+        let target = firstCommit.addingTimeInterval(0.6)
+        try await Task.sleep(for: .milliseconds(600))
+        try await h.production.insert(batch: tag + "-second", rows: 80, into: BarmanServerSource.database)
+        try await source.archiveWAL()
+        let before = try await source.homeListing()
+
+        let folder = TempFolder("bsrv-t")
+        let checks = "[\(BarmanCloudTests.count(tag + "-first", equals: 120)), \(BarmanCloudTests.count(tag + "-second", equals: 0))]"
+        let targetText = RFC3339.format(target, fractional: true)
+        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, target: targetText, checks: checks)])
+        let archive = folder.sub("archive")
+        let run = try await DrillBinary.run(["run", "ledger", "--config", config.directory, "--archive", archive],
+                                            environment: ["DRILL_SCRATCH_DIR": folder.sub("scratch")])
+        #expect(run.exitCode == 0, "\(run.output)")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.checks.map(\.observed) == ["120", "0"])
+        let wal = try #require(report.wal)
+        #expect(wal.target == targetText)
+        #expect(wal.targetTime.map { abs($0.timeIntervalSince(target)) < 0.001 } == true)
+        let rp = try #require(report.measured.recoveryPoint)
+        #expect(abs(rp.timeIntervalSince(firstCommit)) < 0.01, "recovery point \(rp) vs first commit \(firstCommit)")
+        #expect(try await source.homeListing() == before)
+        expectNothingLeft(folder)
+    }
 }
