@@ -111,7 +111,7 @@ public struct BarmanCloudMethod: DrillMethod {
     /// Picks the backup from the catalogue; its zoned times come from its `backup.info` (the list's are zone-less).
     private func choose(_ s: BarmanCloudSettings, _ backups: [BarmanBackup], target: RecoveryTarget,
                         _ stores: any BackupStoreFactory) async throws -> BarmanBackup {
-        try await BarmanRecovery.choose(backups, target: target, place: "\(s.location) (server \(s.server))") { b in
+        try await BarmanCatalogue.choose(backups, target: target, place: "\(s.location) (server \(s.server))") { b in
             guard let info = try await Self.backupInfo(s, id: b.id, stores) else { return b }
             return b.merged(with: info)
         }

@@ -28,7 +28,7 @@ public struct BarmanBackup: Sendable, Equatable {
     public init(id: String, status: String, beginTime: Date? = nil, endTime: Date? = nil, timeSource: String? = nil,
                 beginWAL: String? = nil, endWAL: String? = nil, beginLSN: String? = nil, endLSN: String? = nil,
                 timeline: UInt32? = nil, systemID: String? = nil, postgresVersion: Int? = nil, sizeBytes: Int64? = nil,
-                error: String? = nil) {
+                segmentSize: UInt64? = nil, error: String? = nil) {
         self.id = id
         self.status = status
         self.beginTime = beginTime
@@ -42,6 +42,7 @@ public struct BarmanBackup: Sendable, Equatable {
         self.systemID = systemID
         self.postgresVersion = postgresVersion
         self.sizeBytes = sizeBytes
+        self.segmentSize = segmentSize
         self.error = error
     }
 
@@ -87,7 +88,29 @@ public enum BarmanCatalogue {
             return DrillError(.backupNotFound, "\(place) holds no backup")
         }
         let statuses = Dictionary(grouping: backups, by: \.status).map { "\($0.value.count) \($0.key)" }.sorted()
-        let failed = backups.first { $0.error != nil }.map { " (the newest error: \($0.error!))" } ?? ""
+        let failed = usableError(backups).map { " (backup \($0.id): \($0.error!))" } ?? ""
         return DrillError(.backupNotFound, "\(place) holds no completed backup: \(statuses.joined(separator: ", "))\(failed)")
+    }
+
+    /// The newest backup that carries an error message.
+    static func usableError(_ backups: [BarmanBackup]) -> BarmanBackup? {
+        backups.filter { $0.error != nil }.max { $0.id < $1.id }
+    }
+
+    /// The backup a drill restores: the newest `DONE` one, or for a time target the newest that ended before it.
+    /// `zoned` replaces a backup's catalogue times by exact ones when the catalogue's are zone-less (barman-cloud).
+    public static func choose(_ backups: [BarmanBackup], target: RecoveryTarget, place: String,
+                              zoned: (BarmanBackup) async throws -> BarmanBackup) async throws -> BarmanBackup {
+        let usable = BarmanCatalogue.usable(backups)
+        guard !usable.isEmpty else { throw BarmanCatalogue.nothingUsable(backups, where: place) }
+        guard case .time(let t) = target else { return try await zoned(usable[0]) }
+        var oldestEnd: Date?
+        for b in usable {
+            let exact = try await zoned(b)
+            if let end = exact.endTime, end <= t { return exact }
+            oldestEnd = exact.endTime ?? oldestEnd
+        }
+        throw DrillError(.configuration,
+                         "recovery.target \(RFC3339.format(t, fractional: true)) is before the end of every completed backup in \(place) (the oldest ended \(oldestEnd.map { RFC3339.format($0, fractional: true) } ?? "at an unknown time")): no backup can recover to it")
     }
 }

@@ -114,7 +114,7 @@ public struct BarmanMethod: DrillMethod {
     /// Picks the backup; its zoned times come from `barman show-backup`.
     private func choose(_ s: BarmanSettings, _ backups: [BarmanBackup], _ tool: any BarmanTool,
                         target: RecoveryTarget) async throws -> BarmanBackup {
-        try await BarmanRecovery.choose(backups, target: target, place: "Barman server \(s.server)") { b in
+        try await BarmanCatalogue.choose(backups, target: target, place: "Barman server \(s.server)") { b in
             b.merged(with: try await tool.showBackup(s, id: b.id))
         }
     }

@@ -89,21 +89,4 @@ struct BarmanRecovery {
         }
         return Restored(database: scratch, recoveryPoint: backup.endTime, recoveryPointSource: "backup_end", rpoReference: targetTime)
     }
-
-    /// The backup a drill restores: the newest `DONE` one, or for a time target the newest that ended before it.
-    /// `zoned` replaces a backup's catalogue times by exact ones when the catalogue's are zone-less (barman-cloud).
-    static func choose(_ backups: [BarmanBackup], target: RecoveryTarget, place: String,
-                       zoned: (BarmanBackup) async throws -> BarmanBackup) async throws -> BarmanBackup {
-        let usable = BarmanCatalogue.usable(backups)
-        guard !usable.isEmpty else { throw BarmanCatalogue.nothingUsable(backups, where: place) }
-        guard case .time(let t) = target else { return try await zoned(usable[0]) }
-        var oldestEnd: Date?
-        for b in usable {
-            let exact = try await zoned(b)
-            if let end = exact.endTime, end <= t { return exact }
-            oldestEnd = exact.endTime ?? oldestEnd
-        }
-        throw DrillError(.configuration,
-                         "recovery.target \(RFC3339.format(t, fractional: true)) is before the end of every completed backup in \(place) (the oldest ended \(oldestEnd.map { RFC3339.format($0, fractional: true) } ?? "at an unknown time")): no backup can recover to it")
-    }
 }
