@@ -66,6 +66,12 @@ struct BarmanTests {
         // Barman's catalogue is as it was (its lock files aside), and nothing of the drill remains.
         #expect(try await source.homeListing() == before)
         expectNothingLeft(folder)
+
+        // `drill plan` shows the same backup and the age of the newest WAL Barman archived after it.
+        let plan = try await DrillBinary.run(["plan", "ledger", "--config", config.directory, "--archive", archive, "--json"])
+        #expect(plan.exitCode == 0, "\(plan.output)")
+        #expect(plan.stdout.contains("\"backup\" : \"barman://\(BarmanServerSource.server)/\(h.firstBackup)\""), "\(plan.stdout)")
+        #expect(plan.stdout.contains("barman WAL archive, newest segment"), "\(plan.stdout)")
     }
 
     @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")
