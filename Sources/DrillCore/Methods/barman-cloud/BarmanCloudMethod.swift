@@ -69,7 +69,7 @@ public struct BarmanCloudMethod: DrillMethod {
             let chosen = try await choose(s, backups, target: target, run.context.stores)
             evidence.record(chosen)
             run.evidence(evidence)
-            run.record(point: Self.point(s, chosen))
+            try await run.located(Self.point(s, chosen), staged: false)
             return chosen
         }
         run.logger.info("latest barman-cloud backup", metadata: ["backup_id": "\(backup.id)", "server": "\(s.server)"])

@@ -65,7 +65,7 @@ public struct BarmanMethod: DrillMethod {
             let chosen = try await choose(s, backups, tool, target: target)
             evidence.record(chosen)
             run.evidence(evidence)
-            run.record(point: Self.point(s, chosen))
+            try await run.located(Self.point(s, chosen), staged: false)
             return chosen
         }
         run.logger.info("latest barman backup", metadata: ["backup_id": "\(backup.id)", "server": "\(s.server)"])
