@@ -191,6 +191,24 @@ struct BarmanMethodTests {
         #expect(ok.wal?.targetTime == RFC3339.parse("2026-12-01T21:20:00Z"))
     }
 
+    @Test("the restore points for retention coverage are the completed backups, at their zoned ends")
+    func restorePoints() async throws {
+        let scratch = Scratch()
+        let failed = BarmanBackup(id: "20261130T000000", status: "FAILED")
+        let tool = CloudTool(scratch: scratch, backups: [Self.listed, failed])
+        let factory = Bucket(objects: ["s3://b/barman/prod/base/20261201T210451/": [BackupObject(uri: "x", name: "backup.info", sizeBytes: 1, modifiedAt: Self.now)]],
+                             backupInfo: BarmanSamples.backupInfo)
+        let context = deps(factory).methodContext
+        let points = try await BarmanCloudMethod(tool: tool).restorePoints(cloudDrill(), context)
+        #expect(points.map(\.name) == ["20261201T210451"])
+        #expect(points.first?.createdAt.map { abs($0.timeIntervalSince(Self.backupEnd) - 0.04471) < 0.0001 } == true)
+        let server = try await BarmanMethod(tool: ServerTool(scratch: scratch)).restorePoints(
+            DrillConfig(name: "ledger", tier: "critical", settings: BarmanSettings(server: "pg")), context)
+        #expect(server.map(\.name) == ["20261201T210822"])
+        #expect(server.first?.createdAt == Self.backupEnd)
+        #expect(server.first?.uri == "barman://pg/20261201T210822")
+    }
+
     struct ServerTool: BarmanTool {
         let scratch: Scratch
         var check = BarmanEvidence.Check(tool: "barman check-backup", ok: true)

@@ -58,6 +58,11 @@ struct BarmanCloudTests {
         let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.method == .barmanCloud)
+        // The archived file holds the barman block and re-encodes to its own bytes.
+        let file = try #require(try FileManager.default.subpathsOfDirectory(atPath: archive).first { $0.hasSuffix(".json") && !$0.hasPrefix("chain") })
+        let stored = try Data(contentsOf: URL(fileURLWithPath: (archive as NSString).appendingPathComponent(file)))
+        #expect(String(decoding: try report.jsonData(), as: UTF8.self) == String(decoding: stored, as: UTF8.self))
+        #expect((try JSONSerialization.jsonObject(with: stored) as? [String: Any])?["barman"] is [String: Any])
         #expect(report.checks.map(\.observed) == ["200", "300", "0"])
         #expect(report.phases.map(\.name) == ["fetch", "provision", "restore", "wal_fetch", "wal_replay", "checks"])
         #expect(report.measured.recoveryPointSource == "wal_replay")

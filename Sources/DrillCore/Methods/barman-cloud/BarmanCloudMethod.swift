@@ -31,6 +31,18 @@ public struct BarmanCloudMethod: DrillMethod {
         return Self.point(s, chosen)
     }
 
+    /// Every completed backup in the catalogue, at its end (the zoned time of its `backup.info`).
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        let s = try Self.settings(drill)
+        let (backups, _) = try await requireTool().listBackups(s)
+        var out: [RestorePoint] = []
+        for b in BarmanCatalogue.usable(backups) {
+            let info = try await Self.backupInfo(s, id: b.id, context.stores)
+            out.append(Self.point(s, info.map { b.merged(with: $0) } ?? b))
+        }
+        return out
+    }
+
     /// A restore now would reach the newest archived WAL file (its time in the bucket).
     public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
         let s = try Self.settings(drill)

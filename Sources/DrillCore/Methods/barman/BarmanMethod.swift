@@ -31,6 +31,12 @@ public struct BarmanMethod: DrillMethod {
         return Self.point(s, try await choose(s, try await tool.listBackups(s), tool, target: BarmanCloudMethod.target(drill)))
     }
 
+    /// Every completed backup in the catalogue, at its end (`end_time_timestamp`, whole seconds).
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        let s = try Self.settings(drill)
+        return BarmanCatalogue.usable(try await requireTool().listBackups(s)).map { Self.point(s, $0) }
+    }
+
     /// A restore now would reach the newest WAL file Barman archived after the backup.
     public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
         let s = try Self.settings(drill)
