@@ -69,10 +69,9 @@ public class BarmanScratchSession: BarmanScratch, @unchecked Sendable {
     static func bytes(under path: String) -> Int64 {
         guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: Int64 = 0
-        while let rel = e.nextObject() as? String {
+        while e.nextObject() != nil {
             let attrs = e.fileAttributes
             if attrs?[.type] as? FileAttributeType == .typeRegular, let n = attrs?[.size] as? NSNumber { total += n.int64Value }
-            _ = rel
         }
         return total
     }
