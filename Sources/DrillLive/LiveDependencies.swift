@@ -50,6 +50,8 @@ public enum LiveDependencies {
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
+        deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
+        deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))
         return deps
     }
 }

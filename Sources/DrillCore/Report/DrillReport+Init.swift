@@ -6,7 +6,7 @@ extension DrillReport {
     public init(drill: String, tier: String, status: DrillStatus, startedAt: Date, finishedAt: Date, target: Targets,
                 measured: Measured, backup: Backup, restore: Restore, phases: [Phase], checks: [Check], findings: [String],
                 scratch: Scratch, environment: Environment, previousSHA256: String? = nil, wal: WAL? = nil,
-                failureCode: String? = nil, method: MethodKind? = nil) {
+                failureCode: String? = nil, method: MethodKind? = nil, barman: BarmanEvidence? = nil) {
         self.method = method
         self.drill = drill
         self.tier = tier
@@ -24,6 +24,7 @@ extension DrillReport {
         self.environment = environment
         self.previousSHA256 = previousSHA256
         self.wal = wal
+        self.barman = barman
         self.failureCode = failureCode
     }
 }

@@ -50,6 +50,7 @@ public enum MarkdownReport {
         if let c = r.backup.createdAt { md += "| Created (archive header) | \(RFC3339.format(c)) |\n" }
         if let m = r.backup.modifiedAt { md += "| Modified | \(RFC3339.format(m)) |\n" }
         if let db = r.backup.sourceDatabase { md += "| Source database | \(escape(db)) (PostgreSQL \(escape(r.backup.sourceServerVersion ?? "?"))) |\n" }
+        if let b = r.barman { md += barmanRows(b) }
         if let w = r.wal { md += walRows(w) }
         if let t = r.restore.tool { md += "| Restore tool | \(escape(t)) \(escape(r.restore.toolVersion ?? "")) |\n" }
         md += "| Scratch | \(r.scratch.kind)\(r.scratch.database.map { ", database \(escape($0))" } ?? ""): \(r.scratch.kept ? "kept (--keep)" : r.scratch.removed ? "removed" : "**not removed**") |\n"

@@ -182,7 +182,9 @@ public final class EmbeddedCluster: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
         if let runAs { try runAs.chown(log) }
         let (exe, argv) = wrapped(binaries.path("postgres"), ["-D", dataDirectory])
-        let child = try ChildProcess(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*"],
+        // The server never gets drill's AWS credentials (a restored copy runs production's roles: its superusers could
+        // read the environment with COPY ... FROM PROGRAM).
+        let child = try ChildProcess(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*", "AWS_*"],
                                                  workingDirectory: root, stdout: .file(log), stderr: .file(log)))
         lock.withLock { server = child }
         let probe = connection()

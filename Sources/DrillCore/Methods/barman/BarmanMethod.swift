@@ -1,0 +1,132 @@
+import Foundation
+
+/// The `barman` drill: the newest backup in a Barman server's catalogue on this host, checked with
+/// `barman check-backup` and `barman verify-backup`, restored with `barman recover` into a private scratch cluster,
+/// and recovered from the WAL Barman copies with it. Phases: fetch (the catalogue) → verify → provision → restore →
+/// wal_fetch → wal_replay.
+///
+/// `barman recover` runs without a target: it copies the backup and every archived WAL file after it. drill moves
+/// that WAL into the scratch's private folder, checks it for gaps, and writes the recovery settings itself
+/// (`restore_command` copying from that folder, the target, `archive_mode = off`).
+public struct BarmanMethod: DrillMethod {
+    public var tool: (any BarmanTool)?
+
+    public init(tool: (any BarmanTool)?) { self.tool = tool }
+
+    static func settings(_ drill: DrillConfig) throws -> BarmanSettings {
+        guard let s = drill.settings as? BarmanSettings else {
+            throw DrillError(.configuration, "drill \(drill.name) is not a barman drill")
+        }
+        return s
+    }
+
+    private func requireTool() throws -> any BarmanTool {
+        guard let tool else { throw DrillError(.unsupported, "this build of drill cannot run barman drills") }
+        return tool
+    }
+
+    public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
+        let s = try Self.settings(drill)
+        let tool = try requireTool()
+        return Self.point(s, try await choose(s, try await tool.listBackups(s), tool, target: BarmanCloudMethod.target(drill)))
+    }
+
+    /// Every completed backup in the catalogue, at its end (`end_time_timestamp`, whole seconds).
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        let s = try Self.settings(drill)
+        return BarmanCatalogue.usable(try await requireTool().listBackups(s)).map { Self.point(s, $0) }
+    }
+
+    /// A restore now would reach the newest WAL file Barman archived after the backup.
+    public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
+        let s = try Self.settings(drill)
+        let tool = try requireTool()
+        let chosen = try await choose(s, try await tool.listBackups(s), tool, target: BarmanCloudMethod.target(drill))
+        let point = Self.point(s, chosen)
+        let wal = try await tool.walFiles(s, id: chosen.id).filter { WALSegment.looksLikeName($0.name) }
+        if let newest = wal.max(by: { $0.name < $1.name }) {
+            return PlanPoint(point: point, newestRecoverable: newest.modifiedAt,
+                             newestRecoverableSource: "barman WAL archive, newest segment \(newest.name)")
+        }
+        guard let end = chosen.endTime else { throw DrillError(.backupUnreadable, "backup \(chosen.id) has no end time") }
+        return PlanPoint(point: point, newestRecoverable: end, newestRecoverableSource: "backup_end")
+    }
+
+    public func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored {
+        let s = try Self.settings(drill)
+        let tool = try requireTool()
+        guard drill.target == .embedded else {
+            throw DrillError(.configuration, "a Barman backup is restored into a private scratch cluster: target.kind must be embedded")
+        }
+        let target = BarmanCloudMethod.target(drill)
+        run.evidence(DrillReport.WAL(location: "barman recover (server \(s.server))", target: target.description))
+        var evidence = BarmanEvidence(kind: .barman, server: s.server, location: s.config ?? "barman's default configuration")
+
+        let backup = try await run.phase(.fetch, detail: "barman list-backups \(s.server)") {
+            evidence.tool = await tool.version(s)
+            let backups = try await tool.listBackups(s)
+            evidence.backupsListed = backups.count
+            evidence.backupsDone = backups.filter(\.isDone).count
+            run.evidence(evidence)
+            let chosen = try await choose(s, backups, tool, target: target)
+            evidence.record(chosen)
+            run.evidence(evidence)
+            try await run.located(Self.point(s, chosen), staged: false)
+            return chosen
+        }
+        run.logger.info("latest barman backup", metadata: ["backup_id": "\(backup.id)", "server": "\(s.server)"])
+
+        let verified = try await run.phase(.verify, detail: "barman check-backup, verify-backup \(backup.id)") {
+            let check = try await tool.checkBackup(s, id: backup.id)
+            run.evidence(BarmanEvidence.self) { $0.checkBackup = check }
+            guard check.ok else {
+                throw DrillError(.walGap, "barman check-backup says backup \(backup.id) cannot be made consistent: \(check.detail ?? "it failed")")
+            }
+            let (verify, available) = try await tool.verifyBackup(s, id: backup.id)
+            run.evidence(BarmanEvidence.self) { $0.verifyBackup = verify }
+            if !verify.ok && available {
+                throw DrillError(.backupCorrupt, "barman verify-backup found backup \(backup.id) damaged: \(verify.detail ?? "pg_verifybackup failed")")
+            }
+            if !verify.ok {
+                run.finding("barman verify-backup could not check backup \(backup.id) (\(verify.detail ?? "unavailable")); only the replay proves it.")
+            }
+            return verify.ok
+        }
+        run.evidence(DrillReport.WAL.self) { $0.verifiedWith = verified ? "barman verify-backup (pg_verifybackup)" : nil }
+
+        let scratch = try await run.phase(.provision, detail: "scratch cluster for \(backup.id)") {
+            run.adopt(try await tool.prepare(drill: drill))
+        }
+        let walFiles = try await run.phase(.restore, detail: "barman recover \(backup.id)") {
+            try await scratch.restore(s, backup: backup.id)
+        }
+        run.backup { $0.sizeBytes = backup.sizeBytes }
+        run.restoreInfo {
+            $0.mode = "barman recover"
+            $0.jobs = 1
+        }
+
+        let recovery = BarmanRecovery(run: run, scratch: scratch, backup: backup, target: target)
+        let segmentSize = backup.segmentSize
+            ?? walFiles.first { WALSegment.looksLikeName($0.name) }?.sizeBytes.map { UInt64($0) } ?? WALSegment.defaultSize
+        let targetTime = try await run.phase(.walFetch, detail: "the WAL barman recover copied") {
+            let archive = WALArchive(objects: walFiles, segmentSize: segmentSize)
+            // Already in the private WAL folder: nothing to fetch, only to count.
+            return try await recovery.fetch(archive, segmentSize: segmentSize) { $0.object.sizeBytes ?? 0 }
+        }
+        return try await recovery.replay(to: targetTime)
+    }
+
+    /// Picks the backup; its zoned times come from `barman show-backup`.
+    private func choose(_ s: BarmanSettings, _ backups: [BarmanBackup], _ tool: any BarmanTool,
+                        target: RecoveryTarget) async throws -> BarmanBackup {
+        try await BarmanCatalogue.choose(backups, target: target, place: "Barman server \(s.server)") { b in
+            b.merged(with: try await tool.showBackup(s, id: b.id))
+        }
+    }
+
+    static func point(_ s: BarmanSettings, _ b: BarmanBackup) -> RestorePoint {
+        RestorePoint(uri: "barman://\(s.server)/\(b.id)", name: b.id, format: "barman", sizeBytes: b.sizeBytes,
+                     createdAt: b.endTime, payload: b)
+    }
+}

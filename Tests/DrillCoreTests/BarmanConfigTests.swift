@@ -1,0 +1,93 @@
+import DrillCore
+import Foundation
+import Testing
+
+@Suite("barman and barman-cloud drill files")
+struct BarmanConfigTests {
+    let tiers: [String: TierConfig] = ["critical": TierConfig(name: "critical", rto: .init(seconds: 3600), rpo: .init(seconds: 300))]
+
+    func parse(_ json: String) throws -> (DrillConfig?, [String]) {
+        let r = ConfigReader(file: "drills/x.json")
+        let d = DrillConfig.parse(try JSONValue.parse(Data(json.utf8)), name: "x", file: "drills/x.json", tiers: tiers, reader: r)
+        return (d, r.issues.map(\.description))
+    }
+
+    @Test func barmanCloudParses() throws {
+        let (d, issues) = try parse("""
+            { "version": 1, "tier": "critical",
+              "backup": { "kind": "barman-cloud", "location": "s3://acme-pg/barman/", "server": "prod",
+                          "endpoint": "https://minio.internal:9000", "region": "eu-west-3" },
+              "recovery": { "target": "latest" }, "database": "shop" }
+            """)
+        #expect(issues.isEmpty, "\(issues)")
+        let drill = try #require(d)
+        #expect(drill.method == .barmanCloud)
+        let s = try #require(drill.settings as? BarmanCloudSettings)
+        #expect(s == BarmanCloudSettings(location: "s3://acme-pg/barman", server: "prod", endpoint: "https://minio.internal:9000",
+                                         region: "eu-west-3"))
+        #expect(s.location == "s3://acme-pg/barman", "the trailing slash is dropped: the tools join location and server")
+        #expect(s.bucket == "acme-pg")
+        #expect(s.walPrefix == "s3://acme-pg/barman/prod/wals/")
+        #expect(s.backupPrefix("20261201T210451") == "s3://acme-pg/barman/prod/base/20261201T210451/")
+        #expect(drill.backup.location == "s3://acme-pg/barman server prod", "a method without files shows its source line")
+        #expect(!s.supportsServerTarget)
+    }
+
+    @Test func barmanParses() throws {
+        let (d, issues) = try parse("""
+            { "version": 1, "tier": "critical", "backup": { "kind": "barman", "server": "pg-main", "config": "barman/barman.conf" } }
+            """)
+        #expect(issues.isEmpty, "\(issues)")
+        let s = try #require(d?.settings as? BarmanSettings)
+        #expect(s == BarmanSettings(server: "pg-main", config: "barman/barman.conf"))
+        let resolved = try #require(s.resolvingPaths { "/etc/drill/" + $0 } as? BarmanSettings)
+        #expect(resolved.config == "/etc/drill/barman/barman.conf")
+        let (d2, issues2) = try parse(#"{ "version": 1, "tier": "critical", "backup": { "kind": "barman", "server": "pg" } }"#)
+        #expect(issues2.isEmpty)
+        #expect((d2?.settings as? BarmanSettings)?.config == nil)
+    }
+
+    @Test func problemsNameTheKey() throws {
+        let (_, issues) = try parse("""
+            { "version": 1, "tier": "critical",
+              "backup": { "kind": "barman-cloud", "location": "/srv/barman", "server": "all", "endpoint": "minio:9000", "pattern": "*" },
+              "wal": { "location": "/srv/wal" } }
+            """)
+        let expected = [
+            "backup.pattern: unknown key (allowed here: endpoint, kind, location, region, server)",
+            "backup.location: a barman-cloud location is an S3 URL, s3://bucket/prefix",
+            "backup.server: expected a Barman server name",
+            "backup.endpoint: must be an http:// or https:// URL without credentials",
+            "wal: not a key of a barman-cloud drill",
+        ]
+        for e in expected { #expect(issues.contains { $0.contains(e) }, "missing \(e) in \(issues)") }
+        #expect(issues.count == expected.count, "\(issues)")
+
+        let (_, missing) = try parse(#"{ "version": 1, "tier": "critical", "backup": { "kind": "barman" } }"#)
+        #expect(missing == ["drills/x.json: backup.server: missing required key"])
+        let (_, bucketless) = try parse(#"{ "version": 1, "tier": "critical", "backup": { "kind": "barman-cloud", "location": "s3:///x", "server": "p" } }"#)
+        #expect(bucketless.contains { $0.contains("backup.location: expected s3://bucket/prefix") }, "\(bucketless)")
+        let (_, server) = try parse(#"{ "version": 1, "tier": "critical", "backup": { "kind": "barman", "server": "p" }, "target": { "kind": "server", "url": "postgresql://h/db" } }"#)
+        #expect(server.contains { $0.contains("target.kind: a barman drill restores into a private scratch cluster") }, "\(server)")
+    }
+
+    @Test("a credential in the drill file is refused, naming the key and pointing at the AWS conventions",
+          arguments: ["aws_secret_access_key", "secret_access_key", "access_key_id", "session_token", "password", "credentials"])
+    func secretsRefused(key: String) throws {
+        let (_, issues) = try parse("""
+            { "version": 1, "tier": "critical",
+              "backup": { "kind": "barman-cloud", "location": "s3://b/p", "server": "prod", "\(key)": "hunter2" } }
+            """)
+        #expect(issues.count == 1, "\(issues)")
+        #expect(issues.first?.contains("backup.\(key): credentials never go in a drill file") == true, "\(issues)")
+        #expect(issues.first?.contains("AWS_SECRET_ACCESS_KEY") == true)
+        #expect(issues.first?.contains("hunter2") == false)
+    }
+
+    @Test func unknownKindListsTheMethods() throws {
+        let (_, issues) = try parse(#"{ "version": 1, "tier": "critical", "backup": { "kind": "barmen", "server": "p" } }"#)
+        #expect(issues.count == 1)
+        #expect(issues.first?.contains("unknown kind \"barmen\"") == true, "\(issues)")
+        #expect(issues.first?.contains("barman-cloud") == true, "\(issues)")
+    }
+}
