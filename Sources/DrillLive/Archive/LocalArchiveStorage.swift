@@ -63,8 +63,11 @@ public struct LocalArchiveStorage: ArchiveStorage {
 /// Atomic, durable file writes.
 public enum AtomicFile {
     /// Writes `data` to a temp file beside `path`, fsyncs it, renames it into place and fsyncs the folder.
-    /// With `exclusive`, fails when `path` already exists (the archive never overwrites).
-    public static func write(_ data: Data, to path: String, exclusive: Bool = false, mode: mode_t = 0o644) throws {
+    /// With `exclusive`, fails when `path` already exists (the archive never overwrites). The file is created with
+    /// `mode` less the umask; with `exactMode` it gets exactly `mode` whatever the umask, and with `owner` (root
+    /// only; a failure is ignored) that owner and group.
+    public static func write(_ data: Data, to path: String, exclusive: Bool = false, mode: mode_t = 0o644,
+                             exactMode: Bool = false, owner: (uid: uid_t, gid: gid_t)? = nil) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
@@ -75,6 +78,10 @@ public enum AtomicFile {
         }
         do {
             defer { close(fd) }
+            if exactMode, fchmod(fd, mode) != 0 {
+                throw DrillLiveError.io("cannot set the mode of \(tmp): \(String(cString: strerror(errno)))")
+            }
+            if let owner { _ = fchown(fd, owner.uid, owner.gid) }
             try data.withUnsafeBytes { buf in
                 var off = 0
                 while off < buf.count {
@@ -95,7 +102,7 @@ public enum AtomicFile {
             }
             unlink(tmp)
         } else {
-            guard rename(tmp, path) == 0 else { throw DrillLiveError.io("cannot rename into \(path)") }
+            guard rename(tmp, path) == 0 else { throw DrillLiveError.io("cannot rename into \(path): \(String(cString: strerror(errno)))") }
         }
         ok = true
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

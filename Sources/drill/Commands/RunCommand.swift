@@ -59,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try checkOutputPaths()
         let folder = try options.load()
         var drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
         if let shard = shard.flatMap(Shard.init(parsing:)) {
