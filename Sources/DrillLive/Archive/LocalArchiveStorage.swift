@@ -2,9 +2,14 @@ import DrillCore
 import Foundation
 
 /// The archive in a local folder. Files are created atomically and durably (temp file, fsync, rename, fsync of the
-/// folder); an exclusive `flock` on `.lock` serialises writers across processes.
+/// folder); an exclusive `flock` on `.lock` serialises writers across processes. Folders drill creates get mode 0750
+/// and files 0640, set explicitly whatever the umask (reports can name hosts, databases and check values).
 public struct LocalArchiveStorage: ArchiveStorage {
     public let root: String
+    /// The mode of every folder the archive creates.
+    public static let folderMode: mode_t = 0o750
+    /// The mode of every file the archive creates (reports, chain entries, the lock).
+    public static let fileMode: mode_t = 0o640
 
     public init(root: String) { self.root = (root as NSString).expandingTildeInPath }
 
@@ -36,15 +41,58 @@ public struct LocalArchiveStorage: ArchiveStorage {
     public func create(_ path: String, data: Data) async throws {
         let full = (root as NSString).appendingPathComponent(path)
         let dir = (full as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try AtomicFile.write(data, to: full, exclusive: true)
+        try Self.makeFolders(dir)
+        try AtomicFile.write(data, to: full, exclusive: true, mode: Self.fileMode, exactMode: true)
+    }
+
+    public func remove(_ path: String) async throws {
+        let full = (root as NSString).appendingPathComponent(path)
+        guard unlink(full) == 0 || errno == ENOENT else {
+            throw DrillLiveError.io("cannot remove \(full): \(String(cString: strerror(errno)))")
+        }
+        let dfd = open((full as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Opens the lock file, creating it with `fileMode` (set explicitly) when missing.
+    static func openLock(_ path: String) -> Int32 {
+        let fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, fileMode)
+        if fd >= 0 {
+            fchmod(fd, fileMode)
+            return fd
+        }
+        return errno == EEXIST ? open(path, O_RDWR | O_CLOEXEC) : -1
+    }
+
+    /// Creates `dir` and every missing parent with `folderMode`, set explicitly (mkdir applies the umask). Folders
+    /// that exist are left as they are.
+    static func makeFolders(_ dir: String) throws {
+        var missing: [String] = []
+        var current = dir
+        var st = stat()
+        while !current.isEmpty, current != "/", stat(current, &st) != 0 {
+            guard errno == ENOENT else { throw DrillLiveError.io("cannot inspect \(current): \(String(cString: strerror(errno)))") }
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for folder in missing.reversed() {
+            guard mkdir(folder, folderMode) == 0 || errno == EEXIST else {
+                throw DrillLiveError.io("cannot create the folder \(folder): \(String(cString: strerror(errno)))")
+            }
+            guard chmod(folder, folderMode) == 0 else {
+                throw DrillLiveError.io("cannot set the mode of \(folder): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.makeFolders(root)
         let lockPath = (root as NSString).appendingPathComponent(".lock")
-        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DrillLiveError.io("cannot open the archive lock \(lockPath)") }
+        let fd = Self.openLock(lockPath)
+        guard fd >= 0 else { throw DrillLiveError.io("cannot open the archive lock \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         // flock blocks while another run holds the lock: wait on a thread of its own, not on Swift's cooperative pool.
         let locked = await withCheckedContinuation { (k: CheckedContinuation<Bool, Never>) in
