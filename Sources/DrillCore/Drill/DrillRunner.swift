@@ -70,18 +70,16 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             var entry = DrillReport.Check(name: check.name, sql: check.sql, expected: check.expect.describe(rpo: tier.rpo),
                                           observed: nil, rows: nil, passed: false, seconds: 0, error: nil)
             do {
-                let result = try await connection.query(check.sql, timeout: check.timeout)
-                let verdict = evaluator.evaluate(check.expect, result: result)
-                entry.observed = verdict.observed
-                entry.rows = result.rows.count
-                entry.passed = verdict.passed
-                entry.error = verdict.reason
+                // The first row, and rows counted only as far as `rows` needs: never the whole result.
+                let result = try await connection.query(check.sql, timeout: check.timeout,
+                                                        countRowsUpTo: CheckOutput.rowsToCount(check.expect))
+                evaluator.evaluate(check.expect, result: result).record(into: &entry)
             } catch {
-                entry.error = describe(error)
+                entry.error = CheckOutput.boundedError(describe(error))  // an error may quote the value
             }
             entry.seconds = seconds(t0.duration(to: clock.now))
             if !entry.passed { state.report.findings.append("Check \"\(check.name)\" failed: \(entry.error ?? "unexpected result")") }
-            observer.note("check \(entry.passed ? "passed" : "FAILED"): \(check.name) → \(entry.observed ?? "error")")
+            observer.note("check \(entry.passed ? "passed" : "FAILED"): \(check.name) → \(CheckOutput.oneLine(entry.observed ?? "error"))")
             state.report.checks.append(entry)
         }
         await connection.close()
