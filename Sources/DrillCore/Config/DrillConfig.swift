@@ -82,9 +82,13 @@ public struct BackupConfig: Sendable, Equatable {
     public var endpoint: String?
     public var region: String?
     public var verify: VerifyMode
+    /// A backup modified less than this before the drill started may still be being written: it is skipped.
+    public var settle: DrillDuration
+    public static let defaultSettle = DrillDuration(seconds: 60)
 
     public init(location: String, pattern: String? = nil, format: BackupFormatChoice = .auto, endpoint: String? = nil,
-                region: String? = nil, verify: VerifyMode = .ifPresent) {
+                region: String? = nil, verify: VerifyMode = .ifPresent, settle: DrillDuration = BackupConfig.defaultSettle) {
+        self.settle = settle
         self.location = location
         self.pattern = pattern
         self.format = format

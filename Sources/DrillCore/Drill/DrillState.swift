@@ -82,10 +82,21 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         r.finishedAt = now
         // RPO: the drill's start (or a point-in-time recovery's target) minus the recovery point: the archive header or
         // file time of a dump, the last replayed commit of a physical restore.
-        if let rp = r.measured.recoveryPoint {
+        // Time you can trust: a recovery point after the drill's start is a clock problem on the backup's side, never a
+        // negative RPO; the RPO is then not measured, and not met.
+        var futureRecoveryPoint = false
+        if let rp = r.measured.recoveryPoint, rp > startedAt {
+            futureRecoveryPoint = true
+            r.findings.append(TimeTrust.futureRecoveryPoint(rp, source: r.measured.recoveryPointSource, drillStart: startedAt))
+        } else if let rp = r.measured.recoveryPoint {
             // A target can fall between two commits, so the last replayed one precedes it: never negative there.
             let gap = rpoReference.map { max(0, $0.timeIntervalSince(rp)) } ?? startedAt.timeIntervalSince(rp)
             r.measured.rpoSeconds = (gap * 1000).rounded() / 1000
+        }
+        // A future file time keeps that backup "the latest" for good: say so, unless it is the recovery point just named.
+        if let modified = r.backup.modifiedAt, modified > startedAt,
+           !(futureRecoveryPoint && r.measured.recoveryPoint == modified) {
+            r.findings.append(TimeTrust.futureFileTime(modified, drillStart: startedAt))
         }
         r.failureCode = failureCode
         if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
@@ -102,7 +113,11 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
                 misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
             }
-            if r.measured.rpoSeconds == nil { misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.") }
+            if futureRecoveryPoint {
+                misses.append("The RPO cannot be measured from a recovery point in the future, so the \(tier.name) target of \(tier.rpo) is not shown to hold.")
+            } else if r.measured.rpoSeconds == nil {
+                misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.")
+            }
             misses += r.coverage?.findings ?? []
             r.findings += misses
             r.status = misses.isEmpty && r.checks.allSatisfy(\.passed) ? .compliant : .nonCompliant
