@@ -132,6 +132,31 @@ extension DrillRunnerTests {
     }
 }
 
+extension DrillRunnerTests {
+    @Test("a drill past restore.timeout is stopped, torn down and non-compliant, with the RTO so far and \"stopped after\"")
+    func timeLimit() async {
+        let clock = ManualClock(), log = FakeLog()
+        let deps = DrillDependencies.fake(store: store(age: 60), restorer: FakeRestorer(clock: clock, behaviour: .hang, log: log),
+                                          provisioner: FakeProvisioner(clock: clock, seconds: 2, log: log),
+                                          connector: FakeConnector(clock: clock, value: "1", seconds: 0), now: now)
+        var d = drill()
+        d.restore.timeout = DrillDuration(seconds: 1)
+        let r = await DrillRunner(deps: deps, clock: clock).run(d, tier: tier)
+        #expect(r.status == .nonCompliant)
+        #expect(ExitCode(r) == .nonCompliant)
+        #expect(r.findings.contains { $0.hasPrefix("Stopped after 1s (restore.timeout)") }, "\(r.findings)")
+        #expect(r.measured.rtoSeconds == 2, "the RTO so far, on the drill's clock: the 2 s provision")
+        #expect(log.events == ["provision", "restore", "teardown"])
+        #expect(r.scratch.removed)
+        #expect(r.phases.contains { $0.name == "restore" && !$0.ok })
+    }
+
+    @Test func theDefaultTimeLimitIsTwiceTheRTOTarget() {
+        #expect(RestoreConfig().timeLimit(for: tier) == DrillDuration(seconds: 7200))
+        #expect(RestoreConfig(timeout: DrillDuration(seconds: 5)).timeLimit(for: tier) == DrillDuration(seconds: 5))
+    }
+}
+
 enum BackupFormatTestsSupport {
     static func header(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> [UInt8] {
         BackupFormatTests.header(year: year, month: month, day: day, hour: hour, minute: minute, second: second)

@@ -136,9 +136,17 @@ public struct RestoreConfig: Sendable, Equatable {
     /// Parallel jobs for pg_restore; nil means the number of cores.
     public var jobs: Int?
     public var profile: RestoreProfile
-    public init(jobs: Int? = nil, profile: RestoreProfile = .durable) {
+    /// The drill's time limit (restore and checks); nil means twice the tier's RTO target.
+    public var timeout: DrillDuration?
+    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil) {
         self.jobs = jobs
         self.profile = profile
+        self.timeout = timeout
+    }
+
+    /// The time limit of a drill of `tier`: `timeout`, else twice the tier's RTO target.
+    public func timeLimit(for tier: TierConfig) -> DrillDuration {
+        timeout ?? DrillDuration(seconds: 2 * tier.rto.seconds)
     }
 }
 

@@ -19,6 +19,10 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     /// What the recovery point is measured against: the drill's start, or an explicit recovery target.
     var rpoReference: Date?
     var usableAt: C.Instant?
+    /// The database the checks run in (kept with `--keep`).
+    var checked: (any ScratchDatabase)?
+    /// Set when the drill ran past its time limit (`restore.timeout`) and was stopped: the limit and when.
+    var stopped: (limit: DrillDuration, at: C.Instant)?
 
     init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
          drillVersion: String) {
@@ -99,10 +103,19 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             r.findings.append(TimeTrust.futureFileTime(modified, drillStart: startedAt))
         }
         r.failureCode = failureCode
-        if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
+        if let usableAt, restored {
+            r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000
+        } else if let stopped {
+            // Not usable within the limit: the RTO measured so far, a lower bound.
+            r.measured.rtoSeconds = (seconds(start.duration(to: stopped.at)) * 1000).rounded() / 1000
+        }
 
         if aborted {
             r.status = .aborted
+        } else if let stopped {
+            r.findings.append("Stopped after \(stopped.limit) (restore.timeout): the drill ran past its time limit and was torn down; "
+                + "the RTO measured so far is \(formatSeconds(r.measured.rtoSeconds ?? 0)), and the database was not shown usable.")
+            r.status = .nonCompliant
         } else if !restored || failure != nil {
             r.status = .failed
         } else {
