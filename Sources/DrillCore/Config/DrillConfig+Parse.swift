@@ -102,6 +102,10 @@ extension DrillConfig {
             let sql = r.string(c["sql"], at: path + ".sql", required: true)
             if let sql, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { r.fail(path + ".sql", "must not be empty") }
             let timeout = r.duration(c["timeout"], at: path + ".timeout")
+            if let timeout, !CheckConfig.timeoutRange.contains(timeout.seconds * 1000) {
+                r.fail(path + ".timeout", "\(timeout) is outside PostgreSQL's statement_timeout range, 1 ms to 2147483647 ms "
+                    + "(1s to \(DrillDuration(seconds: CheckConfig.timeoutRange.upperBound / 1000)) here)")
+            }
             if c["expect"] == nil { r.fail(path + ".expect", "missing required key") }
             let expect = parseExpectation(c["expect"], at: path + ".expect", reader: r)
             if let name, let sql, let expect {
