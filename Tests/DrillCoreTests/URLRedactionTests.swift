@@ -62,6 +62,14 @@ struct URLRedactionTests {
         #expect(DrillError(.storeDenied, "denied: https://u:pw@h/").redactingURLs() == DrillError(.storeDenied, "denied: https://***@h/"))
     }
 
+    @Test("the locator's messages name the location without its credentials")
+    func locatorMessages() async throws {
+        let locator = BackupLocator(stores: FakeStore(object: nil, head: []), archiveTimeZone: TimeZone(identifier: "UTC")!)
+        let drill = DrillConfig(name: "x", tier: "critical", backup: BackupConfig(location: "https://u:pw@h/x.dump?X-Amz-Signature=s1"))
+        let error = try await #require(throws: DrillError.self) { try await locator.locate(drill) }
+        #expect(error.message == "no backup matching \"*\" in https://***@h/x.dump?X-Amz-Signature=***")
+    }
+
     @Test("the log handler redacts messages and metadata before the wrapped handler sees them")
     func logHandler() {
         let recorder = LogRecorder()

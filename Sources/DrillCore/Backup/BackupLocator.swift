@@ -52,14 +52,14 @@ public struct BackupLocator: Sendable {
         let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
         let all = try await candidates(drill, store)
         guard !all.isEmpty else {
-            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
+            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(Self.display(drill))")
         }
         let settle = drill.backup.settle
         let settling = now.map { now in all.filter { Self.isSettling($0, now: now, settle: settle) } } ?? []
         guard let object = all.filter({ o in !settling.contains { $0.uri == o.uri } }).latest() else {
             let newest = settling.latest()!
             throw DrillError(.backupNotFound,
-                             "no settled backup in \(drill.backup.location): every backup matching \"\(drill.backup.pattern ?? "*")\" was modified "
+                             "no settled backup in \(Self.display(drill)): every backup matching \"\(drill.backup.pattern ?? "*")\" was modified "
                                  + "less than backup.settle (\(settle)) ago, the newest, \(newest.name), \(Self.age(newest, now!)) ago; "
                                  + "it may still be being written")
         }
@@ -105,6 +105,9 @@ public struct BackupLocator: Sendable {
                              recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified",
                              skipped: skipped)
     }
+
+    /// The drill's location for messages: without credentials (`URLRedaction`).
+    private static func display(_ drill: DrillConfig) -> String { URLRedaction.redactURLs(in: drill.backup.location) }
 
     private static func age(_ object: BackupObject, _ now: Date) -> String { formatSeconds(now.timeIntervalSince(object.modifiedAt)) }
 
