@@ -23,13 +23,15 @@ public struct ConfigFixture {
         }
     }
 
-    /// A drill file body restoring from `location`, with the given checks (JSON array text).
+    /// A drill file body restoring from `location`, with the given checks (JSON array text). `settle` is
+    /// `backup.settle`: "0s" by default, because a test's backups are complete when its drill runs, though just
+    /// copied; nil leaves the key out (drill's default, 60 s).
     public static func drill(tier: String = "critical", location: String, pattern: String? = nil, format: String = "auto",
                              target: String = #"{ "kind": "embedded" }"#, jobs: Int = 2, profile: String = "fast",
-                             checks: String = "[]") -> String {
+                             checks: String = "[]", settle: String? = "0s") -> String {
         """
         { "version": 1, "tier": "\(tier)",
-          "backup": { "location": "\(location)"\(pattern.map { #", "pattern": "\#($0)""# } ?? ""), "format": "\(format)" },
+          "backup": { "location": "\(location)"\(pattern.map { #", "pattern": "\#($0)""# } ?? ""), "format": "\(format)"\(settle.map { #", "settle": "\#($0)""# } ?? "") },
           "target": \(target),
           "restore": { "jobs": \(jobs), "profile": "\(profile)" },
           "checks": \(checks) }

@@ -111,7 +111,7 @@ public struct FakeConnector: DatabaseConnector, QueryExecutor {
         self.seconds = seconds
     }
     public func connect(_ parameters: ConnectionParameters) async throws -> any QueryExecutor { self }
-    public func query(_ sql: String, timeout: DrillDuration) async throws -> QueryResult {
+    public func query(_ sql: String, timeout: DrillDuration, countRowsUpTo: Int) async throws -> QueryResult {
         clock.advance(by: .seconds(seconds))
         return QueryResult(rows: [[value]])
     }

@@ -23,6 +23,8 @@ public actor MemoryArchiveStorage: ArchiveStorage {
         files[path] = data
     }
 
+    public func remove(_ path: String) async throws { files[path] = nil }
+
     public func set(_ path: String, _ data: Data?) { files[path] = data }
 
     public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {

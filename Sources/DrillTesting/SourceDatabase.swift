@@ -60,8 +60,8 @@ public actor SourceDatabase {
             """, database: name)
     }
 
-    /// Runs `pg_dump` with the given format arguments into `path`.
-    public func dump(_ database: String, to path: String, format: BackupFormat) async throws {
+    /// Runs `pg_dump` with the given format arguments into `path`; `environment` adds variables (a `TZ`).
+    public func dump(_ database: String, to path: String, format: BackupFormat, environment: [String: String] = [:]) async throws {
         let c = try await start()
         var args = ["-d", database]
         switch format {
@@ -73,7 +73,8 @@ public actor SourceDatabase {
         case .basebackup: throw DrillError(.unsupported, "not a pg_dump format")
         }
         let r = try await ChildProcess.run(ProcessSpec(executable: c.binaries.tool("pg_dump"), arguments: args,
-                                                       environment: c.connection(database: database).environment,
+                                                       environment: c.connection(database: database).environment
+                                                           .merging(environment) { $1 },
                                                        unsetEnvironment: ["PG*"]))
         guard r.succeeded else { throw DrillError(.restoreFailed, "pg_dump failed: \(r.stderr)") }
     }

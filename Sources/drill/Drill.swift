@@ -1,6 +1,7 @@
 import ArgumentParser
 import DrillCore
 import Foundation
+import Logging
 
 /// `drill`: PostgreSQL disaster-recovery drills.
 @main
@@ -30,8 +31,10 @@ struct DrillCommand: AsyncParsableCommand {
     )
 
     /// As ArgumentParser's own `main`, except that a usage error (a bad flag, a failed `validate()`) exits 2, as the
-    /// exit-code table says, instead of ArgumentParser's 64.
+    /// exit-code table says, instead of ArgumentParser's 64; and logging is bootstrapped first, so that every log line,
+    /// whichever component built it, goes through URL redaction to stderr.
     static func main() async {
+        LoggingSystem.bootstrap { RedactingLogHandler(StreamLogHandler.standardError(label: $0)) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

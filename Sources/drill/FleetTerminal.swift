@@ -88,12 +88,16 @@ final class FleetTerminal: @unchecked Sendable {
         let drill: String
         let fleet: FleetTerminal
         func drillStarted(_ drill: String, tier: String) { fleet.line(drill, "started (tier \(tier))") }
-        func phaseStarted(_ phase: PhaseName, detail: String) { fleet.started(drill, phase: phase.rawValue, detail: detail) }
-        func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {
+        // Details and notes may name a location with credentials or a signature: redacted, as in TerminalObserver.
+        func phaseStarted(_ phase: PhaseName, detail: String) {
+            fleet.started(drill, phase: phase.rawValue, detail: URLRedaction.redactURLs(in: detail))
+        }
+        func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail rawDetail: String) {
+            let detail = URLRedaction.redactURLs(in: rawDetail)
             fleet.line(drill, "\(ok ? "✓" : "✗") \(phase.rawValue) \(formatSeconds(seconds))\(detail.isEmpty ? "" : " — \(detail)")",
                        done: phase == .teardown)
         }
         func transfer(done: Int64, total: Int64?) {}
-        func note(_ text: String) { fleet.line(drill, text) }
+        func note(_ text: String) { fleet.line(drill, URLRedaction.redactURLs(in: text)) }
     }
 }

@@ -40,7 +40,8 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
         }
     }
 
-    func phaseStarted(_ phase: PhaseName, detail: String) {
+    func phaseStarted(_ phase: PhaseName, detail rawDetail: String) {
+        let detail = URLRedaction.redactURLs(in: rawDetail)  // a location may carry credentials or a signature
         lock.withLock {
             current = (phase, detail, Date())
             transfer = nil
@@ -49,7 +50,8 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
         }
     }
 
-    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {
+    func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail rawDetail: String) {
+        let detail = URLRedaction.redactURLs(in: rawDetail)
         lock.withLock {
             if current?.0 == phase { current = nil }
             line("\(ok ? "✓" : "✗") \(phase.rawValue) \(formatSeconds(seconds))\(detail.isEmpty ? "" : " — \(detail)")")
@@ -63,7 +65,7 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
         }
     }
 
-    func note(_ text: String) { lock.withLock { line(text) } }
+    func note(_ text: String) { lock.withLock { line(URLRedaction.redactURLs(in: text)) } }
 
     /// Prints a full line (above the live line on a terminal). Call with the lock held.
     private func line(_ text: String) {

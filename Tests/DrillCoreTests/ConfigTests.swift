@@ -96,3 +96,42 @@ struct ConfigTests {
         #expect(throws: ConfigErrors.self) { try folder.select(["nope"]) }
     }
 }
+
+@Suite("Config validation of hardening keys")
+struct HardeningConfigTests {
+    let tiers: [String: TierConfig] = ["critical": TierConfig(name: "critical", rto: .init(seconds: 3600), rpo: .init(seconds: 300))]
+
+    func issues(_ json: String) throws -> [String] {
+        let r = ConfigReader(file: "drills/x.json")
+        _ = DrillConfig.parse(try JSONValue.parse(Data(json.utf8)), name: "x", file: "drills/x.json", tiers: tiers, reader: r)
+        return r.issues.map(\.description)
+    }
+
+    @Test("checks[].timeout must be within PostgreSQL's statement_timeout range", arguments: [
+        ("0s", false), ("1s", true), ("24d20h31m23s", true), ("24d20h31m24s", false), ("30d", false),
+    ])
+    func checkTimeout(_ timeout: String, _ ok: Bool) throws {
+        let found = try issues(#"{ "version": 1, "tier": "critical", "backup": { "location": "/b" }, "checks": [ { "name": "a", "sql": "SELECT 1", "expect": { "min": 1 }, "timeout": "\#(timeout)" } ] }"#)
+        if ok {
+            #expect(found.isEmpty, "\(found)")
+        } else {
+            #expect(found == ["drills/x.json: checks[0].timeout: \(timeout) is outside PostgreSQL's statement_timeout range, "
+                + "1 ms to 2147483647 ms (1s to 24d20h31m23s here)"], "\(found)")
+        }
+    }
+
+    @Test("backup.settle and restore.timeout are durations; restore.timeout is at least 1s")
+    func settleAndTimeout() throws {
+        let r = ConfigReader(file: "drills/x.json")
+        let d = DrillConfig.parse(try JSONValue.parse(Data(#"{ "version": 1, "tier": "critical", "backup": { "location": "/b", "settle": "2m" }, "restore": { "timeout": "90m" } }"#.utf8)),
+                                  name: "x", file: "drills/x.json", tiers: tiers, reader: r)
+        #expect(r.issues.isEmpty)
+        #expect(d?.backup.settle == DrillDuration(seconds: 120))
+        #expect(d?.restore.timeout == DrillDuration(seconds: 5400))
+        #expect(try issues(#"{ "version": 1, "tier": "critical", "backup": { "location": "/b" } }"#).isEmpty)
+        #expect(try issues(#"{ "version": 1, "tier": "critical", "backup": { "location": "/b", "settle": "soon" } }"#)
+            .contains { $0.hasPrefix("drills/x.json: backup.settle: not a duration") })
+        #expect(try issues(#"{ "version": 1, "tier": "critical", "backup": { "location": "/b" }, "restore": { "timeout": "0s" } }"#)
+            == ["drills/x.json: restore.timeout: must be at least 1s"])
+    }
+}

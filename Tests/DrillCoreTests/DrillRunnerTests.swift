@@ -9,14 +9,14 @@ struct DrillRunnerTests {
     let now = RFC3339.parse("2026-11-28T12:00:00Z")!
     let tier = TierConfig(name: "critical", rto: DrillDuration(seconds: 3600), rpo: DrillDuration(seconds: 300))
 
-    /// A backup whose archive header says it was created `age` seconds before the drill.
+    /// A backup whose archive header says it was created `age` seconds before the drill (its file is an hour old: settled).
     func store(age: Int) -> FakeStore {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: "UTC")!
         let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now.addingTimeInterval(-Double(age)))
         let head = BackupFormatTestsSupport.header(year: c.year! - 1900, month: c.month! - 1, day: c.day!, hour: c.hour!,
                                                    minute: c.minute!, second: c.second!)
-        return FakeStore(object: BackupObject(uri: "/b/shop.dump", name: "shop.dump", sizeBytes: 10, modifiedAt: now, localPath: nil),
+        return FakeStore(object: BackupObject(uri: "/b/shop.dump", name: "shop.dump", sizeBytes: 10, modifiedAt: now.addingTimeInterval(-3600), localPath: nil),
                          head: head)
     }
 
@@ -103,6 +103,57 @@ struct DrillRunnerTests {
         #expect(r.status == .failed)
         #expect(log.events.isEmpty)
         #expect(ExitCode(r.status) == .failed)
+    }
+}
+
+extension DrillRunnerTests {
+    @Test("a recovery point after the drill's start is a finding and a missed RPO, never a negative RPO")
+    func futureRecoveryPoint() async {
+        let (r, _) = await run(age: -3 * 3600)  // the header says three hours from now: a dump made under a wrong TZ
+        #expect(r.status == .nonCompliant)
+        #expect(r.measured.rpoSeconds == nil)
+        #expect(r.measured.recoveryPoint == now.addingTimeInterval(3 * 3600))
+        #expect(r.findings.contains {
+            $0.contains("is 3h in the future of the drill's start") && $0.contains("clock skew on the backup host or a wrong TZ")
+        }, "\(r.findings)")
+        #expect(r.findings.contains { $0.contains("RPO cannot be measured") })
+        #expect(!r.findings.contains { $0.contains("is unknown") })
+    }
+
+    @Test("settling: only a backup modified at least backup.settle before the drill counts")
+    func settling() {
+        let o = { (age: Double) in BackupObject(uri: "/b/x", name: "x", sizeBytes: 1, modifiedAt: now.addingTimeInterval(-age)) }
+        let settle = DrillDuration(seconds: 60)
+        #expect(BackupLocator.isSettling(o(0), now: now, settle: settle))
+        #expect(BackupLocator.isSettling(o(59.9), now: now, settle: settle))
+        #expect(!BackupLocator.isSettling(o(60), now: now, settle: settle))
+        #expect(!BackupLocator.isSettling(o(-5), now: now, settle: settle), "a future time is flagged, not waited for")
+        #expect(!BackupLocator.isSettling(o(0), now: now, settle: DrillDuration(seconds: 0)))
+    }
+}
+
+extension DrillRunnerTests {
+    @Test("a drill past restore.timeout is stopped, torn down and non-compliant, with the RTO so far and \"stopped after\"")
+    func timeLimit() async {
+        let clock = ManualClock(), log = FakeLog()
+        let deps = DrillDependencies.fake(store: store(age: 60), restorer: FakeRestorer(clock: clock, behaviour: .hang, log: log),
+                                          provisioner: FakeProvisioner(clock: clock, seconds: 2, log: log),
+                                          connector: FakeConnector(clock: clock, value: "1", seconds: 0), now: now)
+        var d = drill()
+        d.restore.timeout = DrillDuration(seconds: 1)
+        let r = await DrillRunner(deps: deps, clock: clock).run(d, tier: tier)
+        #expect(r.status == .nonCompliant)
+        #expect(ExitCode(r) == .nonCompliant)
+        #expect(r.findings.contains { $0.hasPrefix("Stopped after 1s (restore.timeout)") }, "\(r.findings)")
+        #expect(r.measured.rtoSeconds == 2, "the RTO so far, on the drill's clock: the 2 s provision")
+        #expect(log.events == ["provision", "restore", "teardown"])
+        #expect(r.scratch.removed)
+        #expect(r.phases.contains { $0.name == "restore" && !$0.ok })
+    }
+
+    @Test func theDefaultTimeLimitIsTwiceTheRTOTarget() {
+        #expect(RestoreConfig().timeLimit(for: tier) == DrillDuration(seconds: 7200))
+        #expect(RestoreConfig(timeout: DrillDuration(seconds: 5)).timeLimit(for: tier) == DrillDuration(seconds: 5))
     }
 }
 

@@ -97,7 +97,7 @@ struct HTTPStoreTests {
         let plain = try HTTPStore(location: "\(forbidden.endpoint)/g.dump")
         let plainObject = try #require(try await plain.list(matching: nil).first)
         await #expect(throws: DrillError.self) { try await plain.sidecarDigest(for: plainObject) }
-        #expect(signedObject.uri == "\(proxy.endpoint)/g.dump?…")
+        #expect(signedObject.uri == "\(proxy.endpoint)/g.dump?X-Amz-Signature=***")
         let staged = try await http.stage(object, into: try TempFiles.directory("drill-stage"), progress: nil)
         #expect(staged.sha256 == SHA256Hasher.hex(of: data))
     }
@@ -128,7 +128,7 @@ struct HTTPStoreTests {
     @Test("credentials and query strings stay out of reports and messages")
     func redaction() throws {
         let store = try HTTPStore(location: "https://user:pa55word@backups.example/x/db.dump?X-Amz-Signature=abc123")
-        #expect(store.displayURL == "https://backups.example/x/db.dump?…")
+        #expect(store.displayURL == "https://***@backups.example/x/db.dump?X-Amz-Signature=***")
         #expect(!store.displayURL.contains("pa55word"))
         #expect(!store.displayURL.contains("abc123"))
     }

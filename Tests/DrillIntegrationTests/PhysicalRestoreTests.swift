@@ -14,7 +14,7 @@ struct PhysicalRestoreTests {
                       checks: String = "[]", tier: String = "critical") -> String {
         """
         { "version": 1, "tier": "\(tier)",
-          "backup": { "location": "\(backups)", "format": "basebackup" },
+          "backup": { "location": "\(backups)", "format": "basebackup", "settle": "0s" },
           "wal": { "location": "\(wal)" },
           \(target.map { #""recovery": { "target": "\#($0)" },"# } ?? "")
           "database": "\(database)",

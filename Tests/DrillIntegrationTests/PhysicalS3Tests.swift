@@ -101,7 +101,7 @@ extension PhysicalRestoreTests {
 
             let json = """
                 { "version": 1, "tier": "critical",
-                  "backup": { "location": "s3://\(bucket)/base/", "endpoint": "\(moto.endpoint)", "format": "basebackup" },
+                  "backup": { "location": "s3://\(bucket)/base/", "endpoint": "\(moto.endpoint)", "format": "basebackup", "settle": "0s" },
                   "wal": { "location": "s3://\(bucket)/wal/", "endpoint": "\(moto.endpoint)" },
                   "database": "pitr", "restore": { "profile": "fast" },
                   "checks": [\(PhysicalRestoreTests.count(tag, equals: 120))] }

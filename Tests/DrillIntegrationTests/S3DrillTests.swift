@@ -28,7 +28,7 @@ struct S3DrillTests {
         """
         { "version": 1, "tier": "critical",
           "backup": { "location": "s3://\(bucket)/nightly/", "endpoint": "\(moto.endpoint)", "pattern": "shop*",
-                      "verify": "\(verify)" },
+                      "verify": "\(verify)", "settle": "0s" },
           "target": { "kind": "embedded" },
           "restore": { "jobs": \(jobs), "profile": "fast" },
           "checks": \(ConfigFixture.shopChecks(orders: orders)) }

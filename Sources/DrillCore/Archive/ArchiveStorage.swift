@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where reports are kept: a local folder or an S3 prefix. Append-only by convention: the archive never rewrites or
-/// deletes a report.
+/// deletes a report, except the files of its own append that failed before its chain entry was written (`remove`).
 public protocol ArchiveStorage: Sendable {
     /// Human-readable location, for messages (no credentials).
     var location: String { get }
@@ -13,6 +13,9 @@ public protocol ArchiveStorage: Sendable {
     /// Writes a new file atomically and durably (a local folder: temp file, fsync, link, fsync of the folder; S3: a
     /// conditional PUT). Fails if it exists: nothing is ever overwritten.
     func create(_ path: String, data: Data) async throws
+    /// Removes a file this writer created in an append that then failed (called under the lock, only by
+    /// `ReportArchive.append`); a file already gone is not an error.
+    func remove(_ path: String) async throws
     /// Runs `body` holding the archive's writer lock, so concurrent runs append one after another.
     func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
 }
@@ -44,6 +47,8 @@ public struct ReportArchive: Sendable {
     /// Appends a report to the chain: under the archive's lock, sets `previousSHA256` to the digest the last chain
     /// entry records, writes the JSON and Markdown reports, then the next chain entry. Every file is created
     /// exclusively, so even without the lock two writers could not both take the same sequence number.
+    /// When a write fails (a full disk), the files this append had already created are removed, still under the lock,
+    /// and the error says so: the archive is left as it was, and `verify` shows only real tampering.
     /// Returns the report as written (with `previousSHA256` set) and its paths.
     @discardableResult
     public func append(_ report: DrillReport) async throws -> ArchivedReport {
@@ -68,13 +73,48 @@ public struct ReportArchive: Sendable {
             }
             let json = try linked.jsonData()
             let markdown = Data(MarkdownReport.render(linked).utf8)
-            try await storage.create(stem + ".json", data: json)
-            try await storage.create(stem + ".md", data: markdown)
             let entry = ChainEntry(sequence: (last ?? 0) + 1, jsonPath: stem + ".json", jsonSHA256: digest(json),
                                    markdownPath: stem + ".md", markdownSHA256: digest(markdown))
-            try await storage.create(entry.path, data: Data(entry.text().utf8))
+            let entryData = Data(entry.text().utf8)
+            var created: [String] = []
+            var writing = stem + ".json"
+            do {
+                try await storage.create(writing, data: json)
+                created.append(writing)
+                writing = stem + ".md"
+                try await storage.create(writing, data: markdown)
+                created.append(writing)
+                writing = entry.path
+                try await storage.create(writing, data: entryData)
+            } catch {
+                // An entry whose write reported an error may still have landed (an S3 answer lost on the way back):
+                // then the append did happen, and removing its reports would break the chain.
+                if writing == entry.path, let landed = try? await storage.read(entry.path), landed == entryData {
+                    return ArchivedReport(report: linked, json: stem + ".json", markdown: stem + ".md", entry: entry)
+                }
+                throw await undo(created, after: error, writing: writing)
+            }
             return ArchivedReport(report: linked, json: stem + ".json", markdown: stem + ".md", entry: entry)
         }
+    }
+
+    /// Removes the files a failed append created, newest first, and returns the error to throw: what failed, and
+    /// what was removed (or, if a removal failed too, what `verify` will now report).
+    private func undo(_ created: [String], after error: any Error, writing failed: String) async -> ArchiveError {
+        var removed: [String] = []
+        var left: [String] = []
+        for path in created.reversed() {
+            do {
+                try await storage.remove(path)
+                removed.append(path)
+            } catch {
+                left.append("\(path) (\(error))")
+            }
+        }
+        var message = "cannot write \(storage.displayPath(failed)): \(error)"
+        if !removed.isEmpty { message += "; removed what this run had written (\(removed.reversed().joined(separator: ", "))), so the archive is as it was" }
+        if !left.isEmpty { message += "; could not remove \(left.joined(separator: ", ")): `drill archive verify` will report it" }
+        return ArchiveError(message)
     }
 
     /// Every JSON report in the archive, oldest first. Files that do not decode are returned in `unreadable`.

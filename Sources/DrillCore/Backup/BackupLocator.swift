@@ -9,16 +9,29 @@ public struct LocatedBackup: Sendable {
     /// The backup's recovery point and where that came from (`archive_header`, `file_mtime`, `object_last_modified`).
     public var recoveryPoint: Date
     public var recoveryPointSource: String
+    /// Newer backups that were skipped because they may still be being written (`backup.settle`), one note each.
+    public var skipped: [String] = []
 }
 
 /// Finds the latest backup of a drill and recognises its format, without fetching it.
 public struct BackupLocator: Sendable {
     public var stores: any BackupStoreFactory
     public var archiveTimeZone: TimeZone
+    /// When the drill runs: a backup modified less than `backup.settle` before it is skipped as still being written.
+    /// Nil skips nothing.
+    public var now: Date?
 
-    public init(stores: any BackupStoreFactory, archiveTimeZone: TimeZone) {
+    public init(stores: any BackupStoreFactory, archiveTimeZone: TimeZone, now: Date? = nil) {
         self.stores = stores
         self.archiveTimeZone = archiveTimeZone
+        self.now = now
+    }
+
+    /// Whether a backup was modified less than `settle` before `now` (a time after `now` is not recent: it is a
+    /// clock problem, flagged in the report, not a write in progress).
+    public static func isSettling(_ object: BackupObject, now: Date, settle: DrillDuration) -> Bool {
+        let age = now.timeIntervalSince(object.modifiedAt)
+        return age >= 0 && age < Double(settle.seconds)
     }
 
     /// Every backup of the drill under its location (metadata only), in no order.
@@ -37,8 +50,22 @@ public struct BackupLocator: Sendable {
 
     public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {
         let store = try stores.store(location: drill.backup.location, endpoint: drill.backup.endpoint, region: drill.backup.region)
-        guard let object = try await candidates(drill, store).latest() else {
-            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(drill.backup.location)")
+        let all = try await candidates(drill, store)
+        guard !all.isEmpty else {
+            throw DrillError(.backupNotFound, "no backup matching \"\(drill.backup.pattern ?? "*")\" in \(Self.display(drill))")
+        }
+        let settle = drill.backup.settle
+        let settling = now.map { now in all.filter { Self.isSettling($0, now: now, settle: settle) } } ?? []
+        guard let object = all.filter({ o in !settling.contains { $0.uri == o.uri } }).latest() else {
+            let newest = settling.latest()!
+            throw DrillError(.backupNotFound,
+                             "no settled backup in \(Self.display(drill)): every backup matching \"\(drill.backup.pattern ?? "*")\" was modified "
+                                 + "less than backup.settle (\(settle)) ago, the newest, \(newest.name), \(Self.age(newest, now!)) ago; "
+                                 + "it may still be being written")
+        }
+        let skipped = settling.sorted { $0.modifiedAt > $1.modifiedAt }.map {
+            "Skipped \($0.name), modified \(Self.age($0, now!)) before the drill started (less than backup.settle, \(settle)): "
+                + "it may still be being written; restored the newest settled backup, \(object.name)."
         }
         let head = try await headBytes(store, object, drill)
         let format: BackupFormat
@@ -72,11 +99,17 @@ public struct BackupLocator: Sendable {
         }
         if let created = header?.createdAt(in: archiveTimeZone) {
             return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: created,
-                                 recoveryPointSource: "archive_header")
+                                 recoveryPointSource: "archive_header", skipped: skipped)
         }
         return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: object.modifiedAt,
-                             recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified")
+                             recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified",
+                             skipped: skipped)
     }
+
+    /// The drill's location for messages: without credentials (`URLRedaction`).
+    private static func display(_ drill: DrillConfig) -> String { URLRedaction.redactURLs(in: drill.backup.location) }
+
+    private static func age(_ object: BackupObject, _ now: Date) -> String { formatSeconds(now.timeIntervalSince(object.modifiedAt)) }
 
     /// The newest segment in a drill's WAL archive (`wal.location`), or nil when the drill has none or it is empty.
     /// For a physical backup its age is the RPO a restore would achieve right now.

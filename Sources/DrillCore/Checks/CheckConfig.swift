@@ -5,6 +5,8 @@ public struct CheckConfig: Sendable, Equatable {
     public var expect: Expectation
     /// The statement timeout for this check (default 60 s).
     public var timeout: DrillDuration
+    /// What PostgreSQL accepts for `statement_timeout`, in milliseconds (0 would mean no limit at all).
+    public static let timeoutRange: ClosedRange<Int64> = 1...2_147_483_647
 
     public init(name: String, sql: String, expect: Expectation, timeout: DrillDuration = DrillDuration(seconds: 60)) {
         self.name = name

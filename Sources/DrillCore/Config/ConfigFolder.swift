@@ -41,6 +41,7 @@ public struct ConfigFolder: Sendable {
                 let name = String(file.dropLast(5))
                 if var d = DrillConfig.parse(value, name: name, file: display, tiers: tiers?.tiers, reader: r) {
                     d.settings = d.settings.resolvingPaths { resolve($0, relativeTo: directory) }
+                    issues += LocationCheck.issues(d)
                     drills.append(d)
                 }
                 issues += r.issues

@@ -78,10 +78,12 @@ extension DrillConfig {
     }
 
     private static func parseRestore(_ v: JSONValue?, reader r: ConfigReader) -> RestoreConfig? {
-        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile"]) else { return nil }
+        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile", "timeout"]) else { return nil }
         let jobs = r.integer(o["jobs"], at: "restore.jobs", range: 1...64)
         let profile = r.oneOf(o["profile"], at: "restore.profile", RestoreProfile.self) ?? .durable
-        return RestoreConfig(jobs: jobs, profile: profile)
+        let timeout = r.duration(o["timeout"], at: "restore.timeout")
+        if let timeout, timeout.seconds < 1 { r.fail("restore.timeout", "must be at least 1s") }
+        return RestoreConfig(jobs: jobs, profile: profile, timeout: timeout)
     }
 
     private static func parseChecks(_ v: JSONValue?, reader r: ConfigReader) -> [CheckConfig] {
@@ -100,6 +102,10 @@ extension DrillConfig {
             let sql = r.string(c["sql"], at: path + ".sql", required: true)
             if let sql, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { r.fail(path + ".sql", "must not be empty") }
             let timeout = r.duration(c["timeout"], at: path + ".timeout")
+            if let timeout, !CheckConfig.timeoutRange.contains(timeout.seconds * 1000) {
+                r.fail(path + ".timeout", "\(timeout) is outside PostgreSQL's statement_timeout range, 1 ms to 2147483647 ms "
+                    + "(1s to \(DrillDuration(seconds: CheckConfig.timeoutRange.upperBound / 1000)) here)")
+            }
             if c["expect"] == nil { r.fail(path + ".expect", "missing required key") }
             let expect = parseExpectation(c["expect"], at: path + ".expect", reader: r)
             if let name, let sql, let expect {

@@ -82,9 +82,13 @@ public struct BackupConfig: Sendable, Equatable {
     public var endpoint: String?
     public var region: String?
     public var verify: VerifyMode
+    /// A backup modified less than this before the drill started may still be being written: it is skipped.
+    public var settle: DrillDuration
+    public static let defaultSettle = DrillDuration(seconds: 60)
 
     public init(location: String, pattern: String? = nil, format: BackupFormatChoice = .auto, endpoint: String? = nil,
-                region: String? = nil, verify: VerifyMode = .ifPresent) {
+                region: String? = nil, verify: VerifyMode = .ifPresent, settle: DrillDuration = BackupConfig.defaultSettle) {
+        self.settle = settle
         self.location = location
         self.pattern = pattern
         self.format = format
@@ -132,9 +136,17 @@ public struct RestoreConfig: Sendable, Equatable {
     /// Parallel jobs for pg_restore; nil means the number of cores.
     public var jobs: Int?
     public var profile: RestoreProfile
-    public init(jobs: Int? = nil, profile: RestoreProfile = .durable) {
+    /// The drill's time limit (restore and checks); nil means twice the tier's RTO target.
+    public var timeout: DrillDuration?
+    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil) {
         self.jobs = jobs
         self.profile = profile
+        self.timeout = timeout
+    }
+
+    /// The time limit of a drill of `tier`: `timeout`, else twice the tier's RTO target.
+    public func timeLimit(for tier: TierConfig) -> DrillDuration {
+        timeout ?? DrillDuration(seconds: 2 * tier.rto.seconds)
     }
 }
 

@@ -12,11 +12,16 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
     public var deps: DrillDependencies
     public var clock: C
     public var observer: any PhaseObserver
+    /// What the drill's time limit (`restore.timeout`) is waited on: real time, whatever `clock` measures with (a
+    /// test's manual clock only moves when told).
+    public var timer: any Clock<Duration>
 
-    public init(deps: DrillDependencies, clock: C, observer: any PhaseObserver = SilentObserver()) {
+    public init(deps: DrillDependencies, clock: C, observer: any PhaseObserver = SilentObserver(),
+                timer: any Clock<Duration> = ContinuousClock()) {
         self.deps = deps
         self.clock = clock
         self.observer = observer
+        self.timer = timer
     }
 
     public func run(_ drill: DrillConfig, tier: TierConfig, keep: Bool = false) async -> DrillReport {
@@ -27,27 +32,58 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         let run = MethodRun(drillStart: state.startedAt, jobs: state.jobs, tier: tier, context: deps.methodContext,
                             observer: observer, randomUnit: deps.randomUnit, recorder: state, scope: ScratchScope(),
                             stagingRoot: deps.stagingRoot, drillName: drill.name, gate: deps.resources)
-        var checked: (any ScratchDatabase)?
+        let limit = drill.restore.timeLimit(for: tier)
         do {
             guard let method = deps.methods.method(for: drill.method) else {
                 throw DrillError(.unsupported, "this build of drill cannot run \(drill.method) drills")
             }
-            let restored = try await method.restore(drill, run)
-            state.restored = true
-            if let rp = restored.recoveryPoint {
-                state.report.measured.recoveryPoint = rp
-                state.report.measured.recoveryPointSource = restored.recoveryPointSource
+            try await within(limit) {
+                let restored = try await method.restore(drill, run)
+                state.restored = true
+                if let rp = restored.recoveryPoint {
+                    state.report.measured.recoveryPoint = rp
+                    state.report.measured.recoveryPointSource = restored.recoveryPointSource
+                }
+                state.rpoReference = restored.rpoReference
+                state.checked = restored.database
+                try await runChecks(drill, tier: tier, scratch: restored.database, state)
+                await checkCoverage(method, drill, tier: tier, state)
             }
-            state.rpoReference = restored.rpoReference
-            checked = restored.database
-            try await runChecks(drill, tier: tier, scratch: restored.database, state)
-            await checkCoverage(method, drill, tier: tier, state)
+        } catch is TimeLimitExceeded {
+            // The work was cancelled (its tools stopped) before `within` returned; teardown follows as on every path.
+            state.stopped = (limit, clock.now)
+            observer.note("stopped after \(limit) (restore.timeout); tearing the scratch database down")
         } catch {
             record(error, state)
         }
-        await tearDown(run.scope, keeping: keep ? checked : nil, state)
+        await tearDown(run.scope, keeping: keep ? state.checked : nil, state)
         await run.cleanUp()
         return state.finish(now: deps.now())
+    }
+
+    /// Runs `body`, cancelling it when `limit` passes first (then it throws `TimeLimitExceeded`, once `body` has
+    /// stopped). Cancellation of the drill itself still comes through as `CancellationError`.
+    func within(_ limit: DrillDuration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let timer = self.timer
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                try await timer.sleep(for: .seconds(limit.seconds))
+                return false
+            }
+            defer { group.cancelAll() }
+            guard let finished = try await group.next() else { return }
+            group.cancelAll()
+            if !finished {
+                // Wait for the work to wind down (its cancellation kills the restore tools) and drop its error.
+                while (try? await group.next()) != nil {}
+                if Task.isCancelled { throw CancellationError() }
+                throw TimeLimitExceeded()
+            }
+        }
     }
 
     // MARK: - Phases
@@ -70,18 +106,16 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             var entry = DrillReport.Check(name: check.name, sql: check.sql, expected: check.expect.describe(rpo: tier.rpo),
                                           observed: nil, rows: nil, passed: false, seconds: 0, error: nil)
             do {
-                let result = try await connection.query(check.sql, timeout: check.timeout)
-                let verdict = evaluator.evaluate(check.expect, result: result)
-                entry.observed = verdict.observed
-                entry.rows = result.rows.count
-                entry.passed = verdict.passed
-                entry.error = verdict.reason
+                // The first row, and rows counted only as far as `rows` needs: never the whole result.
+                let result = try await connection.query(check.sql, timeout: check.timeout,
+                                                        countRowsUpTo: CheckOutput.rowsToCount(check.expect))
+                evaluator.evaluate(check.expect, result: result).record(into: &entry)
             } catch {
-                entry.error = describe(error)
+                entry.error = CheckOutput.boundedError(describe(error))  // an error may quote the value
             }
             entry.seconds = seconds(t0.duration(to: clock.now))
             if !entry.passed { state.report.findings.append("Check \"\(check.name)\" failed: \(entry.error ?? "unexpected result")") }
-            observer.note("check \(entry.passed ? "passed" : "FAILED"): \(check.name) → \(entry.observed ?? "error")")
+            observer.note("check \(entry.passed ? "passed" : "FAILED"): \(check.name) → \(CheckOutput.oneLine(entry.observed ?? "error"))")
             state.report.checks.append(entry)
         }
         await connection.close()
@@ -156,6 +190,9 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         deps.logger.notice("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(describe(error))"])
     }
 }
+
+/// The drill ran past its time limit (`restore.timeout`).
+struct TimeLimitExceeded: Error {}
 
 func describe(_ error: any Error) -> String {
     if let e = error as? DrillError { return e.message }

@@ -19,6 +19,10 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     /// What the recovery point is measured against: the drill's start, or an explicit recovery target.
     var rpoReference: Date?
     var usableAt: C.Instant?
+    /// The database the checks run in (kept with `--keep`).
+    var checked: (any ScratchDatabase)?
+    /// Set when the drill ran past its time limit (`restore.timeout`) and was stopped: the limit and when.
+    var stopped: (limit: DrillDuration, at: C.Instant)?
 
     init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
          drillVersion: String) {
@@ -82,16 +86,36 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         r.finishedAt = now
         // RPO: the drill's start (or a point-in-time recovery's target) minus the recovery point: the archive header or
         // file time of a dump, the last replayed commit of a physical restore.
-        if let rp = r.measured.recoveryPoint {
+        // Time you can trust: a recovery point after the drill's start is a clock problem on the backup's side, never a
+        // negative RPO; the RPO is then not measured, and not met.
+        var futureRecoveryPoint = false
+        if let rp = r.measured.recoveryPoint, rp > startedAt {
+            futureRecoveryPoint = true
+            r.findings.append(TimeTrust.futureRecoveryPoint(rp, source: r.measured.recoveryPointSource, drillStart: startedAt))
+        } else if let rp = r.measured.recoveryPoint {
             // A target can fall between two commits, so the last replayed one precedes it: never negative there.
             let gap = rpoReference.map { max(0, $0.timeIntervalSince(rp)) } ?? startedAt.timeIntervalSince(rp)
             r.measured.rpoSeconds = (gap * 1000).rounded() / 1000
         }
+        // A future file time keeps that backup "the latest" for good: say so, unless it is the recovery point just named.
+        if let modified = r.backup.modifiedAt, modified > startedAt,
+           !(futureRecoveryPoint && r.measured.recoveryPoint == modified) {
+            r.findings.append(TimeTrust.futureFileTime(modified, drillStart: startedAt))
+        }
         r.failureCode = failureCode
-        if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
+        if let usableAt, restored {
+            r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000
+        } else if let stopped {
+            // Not usable within the limit: the RTO measured so far, a lower bound.
+            r.measured.rtoSeconds = (seconds(start.duration(to: stopped.at)) * 1000).rounded() / 1000
+        }
 
         if aborted {
             r.status = .aborted
+        } else if let stopped {
+            r.findings.append("Stopped after \(stopped.limit) (restore.timeout): the drill ran past its time limit and was torn down; "
+                + "the RTO measured so far is \(formatSeconds(r.measured.rtoSeconds ?? 0)), and the database was not shown usable.")
+            r.status = .nonCompliant
         } else if !restored || failure != nil {
             r.status = .failed
         } else {
@@ -102,7 +126,11 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
                 misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
             }
-            if r.measured.rpoSeconds == nil { misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.") }
+            if futureRecoveryPoint {
+                misses.append("The RPO cannot be measured from a recovery point in the future, so the \(tier.name) target of \(tier.rpo) is not shown to hold.")
+            } else if r.measured.rpoSeconds == nil {
+                misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.")
+            }
             misses += r.coverage?.findings ?? []
             r.findings += misses
             r.status = misses.isEmpty && r.checks.allSatisfy(\.passed) ? .compliant : .nonCompliant

@@ -155,11 +155,26 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var name: String
         public var sql: String
         public var expected: String
+        /// The first value, at most 1 KiB (`CheckOutput.storedBytes`); see `observedTruncated`.
         public var observed: String?
+        /// Rows read: every row, unless `rowsTruncated` (then a lower bound: reading stopped there).
         public var rows: Int?
         public var passed: Bool
         public var seconds: Double
         public var error: String?
+        /// The first value's full length in bytes, and its SHA-256 (hex); nil for NULL or no rows.
+        public var observedBytes: Int?
+        public var observedSHA256: String?
+        /// True when `observed` is only the head of a longer value; absent otherwise.
+        public var observedTruncated: Bool?
+        /// True when the result had more rows than drill read (`rows` is a lower bound); absent otherwise.
+        public var rowsTruncated: Bool?
+
+        // `observedSHA256` must decode from `observed_sha256` (see `DrillReport.CodingKeys`).
+        enum CodingKeys: String, CodingKey {
+            case name, sql, expected, observed, rows, passed, seconds, error, observedBytes, observedTruncated, rowsTruncated
+            case observedSHA256 = "observedSha256"
+        }
 
         public init(name: String, sql: String, expected: String, observed: String? = nil, rows: Int? = nil, passed: Bool,
                     seconds: Double, error: String? = nil) {

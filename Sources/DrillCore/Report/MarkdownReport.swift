@@ -34,7 +34,9 @@ public enum MarkdownReport {
         } else {
             md += "| Check | Expected | Observed | Passed |\n|---|---|---|---|\n"
             for c in r.checks {
-                let observed = c.observed.map { "`\(escape(truncate($0, 80)))`" } ?? "—"
+                var observed = c.observed.map { "`\(escape(truncate($0, 80)))`" } ?? "—"
+                if c.observedTruncated == true, let bytes = c.observedBytes { observed += " (\(bytes) bytes)" }
+                if c.rowsTruncated == true, let rows = c.rows { observed += " (\(rows)+ rows)" }
                 md += "| \(escape(c.name)) | \(escape(c.expected)) | \(observed)\(c.error.map { " (\(escape(truncate($0, 200))))" } ?? "") | \(c.passed ? "yes" : "**no**") |\n"
             }
         }

@@ -32,15 +32,33 @@ public protocol ScratchProvisioner: Sendable {
 
 /// Runs the checks' SQL.
 public protocol QueryExecutor: Sendable {
-    /// Runs one statement in a read-only transaction with a statement timeout; returns every row as text (NULL as nil).
-    func query(_ sql: String, timeout: DrillDuration) async throws -> QueryResult
+    /// Runs one statement in a read-only transaction with a statement timeout. Reads the first column of the first
+    /// row (bounded: see `ObservedValue`) and counts rows up to `countRowsUpTo + 1`, never the whole result.
+    func query(_ sql: String, timeout: DrillDuration, countRowsUpTo: Int) async throws -> QueryResult
     func close() async
 }
 
+/// What a check's statement returned, as far as drill read it.
 public struct QueryResult: Sendable, Equatable {
-    public var rows: [[String?]]
-    public init(rows: [[String?]]) { self.rows = rows }
-    public var firstValue: String?? { rows.first.map { $0.first ?? nil } }
+    /// The first column of the first row; nil when there was no row.
+    public var first: ObservedValue?
+    /// Rows read: the whole count when `moreRows` is false, else a lower bound.
+    public var rowCount: Int
+    /// Whether reading stopped before the end of the result (there were more than `countRowsUpTo` rows).
+    public var moreRows: Bool
+
+    public init(first: ObservedValue?, rowCount: Int, moreRows: Bool) {
+        self.first = first
+        self.rowCount = rowCount
+        self.moreRows = moreRows
+    }
+
+    /// A result known whole (fakes, tests): the first column of the first row, every row counted.
+    public init(rows: [[String?]]) {
+        first = rows.first.map { row in (row.first ?? nil).map { ObservedValue($0) } ?? .null }
+        rowCount = rows.count
+        moreRows = false
+    }
 }
 
 /// Opens connections for checks.

@@ -2,9 +2,14 @@ import DrillCore
 import Foundation
 
 /// The archive in a local folder. Files are created atomically and durably (temp file, fsync, rename, fsync of the
-/// folder); an exclusive `flock` on `.lock` serialises writers across processes.
+/// folder); an exclusive `flock` on `.lock` serialises writers across processes. Folders drill creates get mode 0750
+/// and files 0640, set explicitly whatever the umask (reports can name hosts, databases and check values).
 public struct LocalArchiveStorage: ArchiveStorage {
     public let root: String
+    /// The mode of every folder the archive creates.
+    public static let folderMode: mode_t = 0o750
+    /// The mode of every file the archive creates (reports, chain entries, the lock).
+    public static let fileMode: mode_t = 0o640
 
     public init(root: String) { self.root = (root as NSString).expandingTildeInPath }
 
@@ -36,15 +41,58 @@ public struct LocalArchiveStorage: ArchiveStorage {
     public func create(_ path: String, data: Data) async throws {
         let full = (root as NSString).appendingPathComponent(path)
         let dir = (full as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try AtomicFile.write(data, to: full, exclusive: true)
+        try Self.makeFolders(dir)
+        try AtomicFile.write(data, to: full, exclusive: true, mode: Self.fileMode, exactMode: true)
+    }
+
+    public func remove(_ path: String) async throws {
+        let full = (root as NSString).appendingPathComponent(path)
+        guard unlink(full) == 0 || errno == ENOENT else {
+            throw DrillLiveError.io("cannot remove \(full): \(String(cString: strerror(errno)))")
+        }
+        let dfd = open((full as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Opens the lock file, creating it with `fileMode` (set explicitly) when missing.
+    static func openLock(_ path: String) -> Int32 {
+        let fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, fileMode)
+        if fd >= 0 {
+            fchmod(fd, fileMode)
+            return fd
+        }
+        return errno == EEXIST ? open(path, O_RDWR | O_CLOEXEC) : -1
+    }
+
+    /// Creates `dir` and every missing parent with `folderMode`, set explicitly (mkdir applies the umask). Folders
+    /// that exist are left as they are.
+    static func makeFolders(_ dir: String) throws {
+        var missing: [String] = []
+        var current = dir
+        var st = stat()
+        while !current.isEmpty, current != "/", stat(current, &st) != 0 {
+            guard errno == ENOENT else { throw DrillLiveError.io("cannot inspect \(current): \(String(cString: strerror(errno)))") }
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for folder in missing.reversed() {
+            guard mkdir(folder, folderMode) == 0 || errno == EEXIST else {
+                throw DrillLiveError.io("cannot create the folder \(folder): \(String(cString: strerror(errno)))")
+            }
+            guard chmod(folder, folderMode) == 0 else {
+                throw DrillLiveError.io("cannot set the mode of \(folder): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.makeFolders(root)
         let lockPath = (root as NSString).appendingPathComponent(".lock")
-        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DrillLiveError.io("cannot open the archive lock \(lockPath)") }
+        let fd = Self.openLock(lockPath)
+        guard fd >= 0 else { throw DrillLiveError.io("cannot open the archive lock \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         // flock blocks while another run holds the lock: wait on a thread of its own, not on Swift's cooperative pool.
         let locked = await withCheckedContinuation { (k: CheckedContinuation<Bool, Never>) in
@@ -63,8 +111,11 @@ public struct LocalArchiveStorage: ArchiveStorage {
 /// Atomic, durable file writes.
 public enum AtomicFile {
     /// Writes `data` to a temp file beside `path`, fsyncs it, renames it into place and fsyncs the folder.
-    /// With `exclusive`, fails when `path` already exists (the archive never overwrites).
-    public static func write(_ data: Data, to path: String, exclusive: Bool = false, mode: mode_t = 0o644) throws {
+    /// With `exclusive`, fails when `path` already exists (the archive never overwrites). The file is created with
+    /// `mode` less the umask; with `exactMode` it gets exactly `mode` whatever the umask, and with `owner` (root
+    /// only; a failure is ignored) that owner and group.
+    public static func write(_ data: Data, to path: String, exclusive: Bool = false, mode: mode_t = 0o644,
+                             exactMode: Bool = false, owner: (uid: uid_t, gid: gid_t)? = nil) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
@@ -75,6 +126,10 @@ public enum AtomicFile {
         }
         do {
             defer { close(fd) }
+            if exactMode, fchmod(fd, mode) != 0 {
+                throw DrillLiveError.io("cannot set the mode of \(tmp): \(String(cString: strerror(errno)))")
+            }
+            if let owner { _ = fchown(fd, owner.uid, owner.gid) }
             try data.withUnsafeBytes { buf in
                 var off = 0
                 while off < buf.count {
@@ -95,7 +150,7 @@ public enum AtomicFile {
             }
             unlink(tmp)
         } else {
-            guard rename(tmp, path) == 0 else { throw DrillLiveError.io("cannot rename into \(path)") }
+            guard rename(tmp, path) == 0 else { throw DrillLiveError.io("cannot rename into \(path): \(String(cString: strerror(errno)))") }
         }
         ok = true
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

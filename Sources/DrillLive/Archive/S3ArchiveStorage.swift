@@ -97,6 +97,11 @@ public struct S3ArchiveStorage: ArchiveStorage {
         }
     }
 
+    /// A DELETE: only for the files of an append that failed (see `ArchiveStorage.remove`).
+    public func remove(_ path: String) async throws {
+        try await delete(key: store.location.prefix + path)
+    }
+
     enum PutOutcome { case created, exists }
 
     /// PUT with `If-None-Match: *`. 412 (the key exists) and 409 (a concurrent conditional write to the same key won)

@@ -6,8 +6,9 @@ extension CurlTransport {
     /// Sends a small request (a listing, a sidecar, the first bytes of a file) and collects its answer in memory,
     /// trying again with backoff on connection failures and 5xx/429/408 answers. Other answers are returned as they
     /// are, for the store to interpret. `what` names the request in messages (never with credentials).
-    func collect(_ request: @autoclosure () -> HTTPRequest, limit: Int, retry: RetryPolicy, what: String,
+    func collect(_ request: @autoclosure () -> HTTPRequest, limit: Int, retry: RetryPolicy, what rawWhat: String,
                  logger: Logger) async throws -> HTTPResponse {
+        let what = URLRedaction.redactURLs(in: rawWhat)  // a last line: callers already pass display names
         var attempt = 0
         while true {
             attempt += 1

@@ -1,4 +1,5 @@
 import CCurl
+import DrillCore
 import Foundation
 
 /// Limits that bound one transfer.
@@ -136,7 +137,8 @@ public struct CurlTransport: Sendable {
             return .success((response, transfer.bytesDelivered))
         }
         let message = errorBuffer.withUnsafeBufferPointer { p in String(cString: p.baseAddress!) }
-        let text = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
+        // libcurl's message may quote the URL (a malformed one, a redirect target): never with its credentials.
+        let text = URLRedaction.redactURLs(in: message.isEmpty ? String(cString: curl_easy_strerror(code)) : message)
         let failure = TransportFailure(kind: classify(code, transfer: transfer), curlCode: Int(code.rawValue), message: text)
         return .failure(PartialTransfer(failure: failure, response: transfer.status == 0 ? nil : response,
                                         delivered: transfer.bytesDelivered))

@@ -17,6 +17,15 @@ struct ObjectFetcher: Sendable {
 
     /// Returns the bytes written and their SHA-256.
     func download(into sink: DownloadSink) async throws -> (bytes: Int64, sha256: String) {
+        do {
+            return try await attempts(into: sink)
+        } catch let error as DrillError {
+            throw error.redactingURLs()  // a last line: `displayName` is already redacted by the stores
+        }
+    }
+
+    private func attempts(into sink: DownloadSink) async throws -> (bytes: Int64, sha256: String) {
+        let displayName = URLRedaction.redactURLs(in: self.displayName)
         var attempt = 0
         var lastProblem = ""
         var lastResponse: HTTPResponse?

@@ -83,12 +83,8 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs a statement synchronously (for teardown paths that must not depend on task cancellation).
     public func execSync(_ sql: String) throws -> [[String?]] {
-        guard let res = PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0) else {
-            throw Failure(sqlState: nil, message: Self.clean(String(cString: PQerrorMessage(conn))))
-        }
-        defer { PQclear(res) }
-        switch PQresultStatus(res) {
-        case PGRES_TUPLES_OK:
+        try withResult(sql) { res in
+            guard let res else { return [] }
             let n = PQntuples(res), m = PQnfields(res)
             var rows: [[String?]] = []
             rows.reserveCapacity(Int(n))
@@ -100,8 +96,74 @@ public final class PGConnection: @unchecked Sendable {
                 rows.append(row)
             }
             return rows
-        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return []
+        }
+    }
+
+    /// What `firstValue` read of a statement's result.
+    public struct FirstValue: Sendable, Equatable {
+        /// The first column of the first row, bounded (`ObservedValue`); nil when the result has no row.
+        public var value: ObservedValue?
+        /// Rows in the result.
+        public var rows: Int
+        /// The row count of the command tag (`PQcmdTuples`): for `MOVE n`, the rows it skipped.
+        public var commandRows: Int?
+    }
+
+    /// Runs one statement and keeps only the first column of its first row: the whole value when it is at most
+    /// `CheckOutput.evaluatedBytes`, else its head, and always its length and SHA-256, read from libpq's buffer
+    /// without another copy of the value.
+    public func firstValue(_ sql: String) async throws -> FirstValue {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (k: CheckedContinuation<FirstValue, any Error>) in
+                queue.async {
+                    k.resume(with: Result {
+                        try self.withResult(sql) { res in
+                            guard let res else { return FirstValue(value: nil, rows: 0, commandRows: nil) }
+                            let tag = String(cString: PQcmdTuples(res))
+                            let rows = Int(PQntuples(res))
+                            guard rows > 0, PQnfields(res) > 0 else { return FirstValue(value: nil, rows: rows, commandRows: Int(tag)) }
+                            return FirstValue(value: Self.observed(res, row: 0, column: 0), rows: rows, commandRows: Int(tag))
+                        }
+                    })
+                }
+            }
+        } onCancel: {
+            self.cancelRunning()
+        }
+    }
+
+    /// One value of a result, bounded: see `firstValue`.
+    static func observed(_ res: OpaquePointer, row: Int32, column: Int32) -> ObservedValue {
+        guard PQgetisnull(res, row, column) == 0, let p = PQgetvalue(res, row, column) else { return .null }
+        let length = Int(PQgetlength(res, row, column))
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: length)
+        let hasher = SHA256Hasher()
+        hasher.update(bytes)
+        let digest = hasher.finalizeHex()
+        if length <= CheckOutput.evaluatedBytes {
+            return ObservedValue(String(decoding: bytes, as: UTF8.self), sha256: digest)
+        }
+        // Only the head becomes a Swift string (one more than the stored bytes, so the cut finds a boundary).
+        let head = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<(CheckOutput.storedBytes + 4)]), as: UTF8.self)
+        return ObservedValue(isNull: false, text: nil, head: CheckOutput.prefix(head, maxBytes: CheckOutput.storedBytes),
+                             byteCount: length, sha256: digest)
+    }
+
+    /// Runs a statement and hands its result to `body` (nil for a command without rows), or throws the server's
+    /// error.
+    private func withResult<T>(_ sql: String, _ body: (OpaquePointer?) throws -> T) throws -> T {
+        guard let res = PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0) else {
+            throw Failure(sqlState: nil, message: Self.clean(String(cString: PQerrorMessage(conn))))
+        }
+        defer { PQclear(res) }
+        switch PQresultStatus(res) {
+        case PGRES_TUPLES_OK:
+            return try body(res)
+        case PGRES_COMMAND_OK:
+            // MOVE is a command whose tag carries a count.
+            return try body(PQcmdTuples(res).pointee == 0 ? nil : res)
+        case PGRES_EMPTY_QUERY:
+            return try body(nil)
         default:
             let state = PQresultErrorField(res, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let primary = PQresultErrorField(res, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }

@@ -37,6 +37,12 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            _ = try OutputFile.destination(of: output)
+        } catch let refused as OutputFile.Refused {
+            Console.error("drill: --output \(refused)")
+            throw ExitCode(DrillCore.ExitCode.usage.rawValue)
+        }
         let now = Date()
         let range = period.flatMap(AuditRange.period) ?? AuditRange.since(since!, now: now)!
         let folder = FileManager.default.fileExists(atPath: (options.config as NSString).appendingPathComponent("tiers.json"))
@@ -54,7 +60,7 @@ struct ReportCommand: AsyncParsableCommand {
                                       archiveLocation: archive.storage.location)
         let text = output.hasSuffix(".md") ? AuditMarkdown.render(audit) : AuditHTML.render(audit)
         do {
-            try AtomicFile.write(Data(text.utf8), to: output)
+            try await OutputFile.write(Data(text.utf8), to: output)
         } catch {
             Console.error("drill: cannot write \(output): \(error)")
             throw ExitCode(DrillCore.ExitCode.failed.rawValue)

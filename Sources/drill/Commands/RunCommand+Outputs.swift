@@ -1,16 +1,32 @@
+import ArgumentParser
 import DrillCore
 import DrillLive
 import Foundation
 
 extension RunCommand {
-    /// `--metrics-file` (from the whole archive, so every drill appears) and `--junit` (this run), written atomically.
-    /// Returns `.failed` for each file that could not be written.
+    /// Refuses, before any drill runs, an output path drill will not write to (a folder, a block device, a socket, a
+    /// missing folder): a usage error, exit 2. See `OutputFile` for what each kind of path gets.
+    func checkOutputPaths() throws {
+        for (option, path) in [("--metrics-file", metricsFile), ("--junit", junit)] {
+            guard let path else { continue }
+            do {
+                _ = try OutputFile.destination(of: path)
+            } catch let refused as OutputFile.Refused {
+                Console.error("drill: \(option) \(refused)")
+                throw ArgumentParser.ExitCode(DrillCore.ExitCode.usage.rawValue)
+            }
+        }
+    }
+
+    /// `--metrics-file` (from the whole archive, so every drill appears) and `--junit` (this run), each written by
+    /// `OutputFile`'s rules: atomic replace of a regular file or a symlink's target, direct write to a FIFO or a
+    /// character device. Returns `.failed` for each file that could not be written.
     func writeMetricsAndJUnit(_ reports: [DrillReport], archive: ReportArchive) async -> [DrillCore.ExitCode] {
         var codes: [DrillCore.ExitCode] = []
         if let metricsFile {
             do {
                 let all = try await archive.reports().reports.map(\.report)
-                try AtomicFile.write(Data(PrometheusMetrics.render(reports: all).utf8), to: metricsFile)
+                try await OutputFile.write(Data(PrometheusMetrics.render(reports: all).utf8), to: metricsFile)
             } catch {
                 Console.error("drill: cannot write the metrics file \(metricsFile): \(error)")
                 codes.append(.failed)
@@ -18,7 +34,7 @@ extension RunCommand {
         }
         if let junit {
             do {
-                try AtomicFile.write(Data(JUnitReport.render(reports).utf8), to: junit)
+                try await OutputFile.write(Data(JUnitReport.render(reports).utf8), to: junit)
             } catch {
                 Console.error("drill: cannot write the JUnit file \(junit): \(error)")
                 codes.append(.failed)

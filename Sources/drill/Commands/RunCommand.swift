@@ -59,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try checkOutputPaths()
         let folder = try options.load()
         var drills = due ? try await dueSelection(folder) : try options.select(targets, all: all, in: folder)
         if let shard = shard.flatMap(Shard.init(parsing:)) {
@@ -90,7 +91,8 @@ struct RunCommand: AsyncParsableCommand {
                 var results: [([DrillCore.ExitCode], DrillReport)] = []
                 for drill in drills {
                     if Task.isCancelled { break }
-                    let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep)
+                    // Redacted once more before it is printed, archived, alerted or rendered (see `redactingURLs`).
+                    let report = await runner.run(drill, tier: folder.tier(of: drill), keep: keep).redactingURLs()
                     results.append((await publisher.publish(report), report))
                 }
                 return (results.flatMap(\.0), results.map(\.1))
@@ -103,7 +105,7 @@ struct RunCommand: AsyncParsableCommand {
                 func start(_ drill: DrillConfig) {
                     let lane = DrillRunner(deps: deps, clock: ContinuousClock(), observer: fleet!.lane(drill.name))
                     group.addTask {
-                        let report = await lane.run(drill, tier: folder.tier(of: drill))
+                        let report = await lane.run(drill, tier: folder.tier(of: drill)).redactingURLs()
                         return (await publisher.publish(report), report)
                     }
                 }

@@ -32,7 +32,8 @@ public struct BaseBackupMethod: DrillMethod {
     }
 
     private func find(_ drill: DrillConfig, _ context: MethodContext) async throws -> LocatedBackup {
-        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).locate(drill)
+        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone, now: context.now())
+            .locate(drill)
         guard located.format == .basebackup else {
             throw DrillError(.backupUnreadable,
                              "the newest backup under \(drill.backup.location), \(located.object.name), is a \(located.format.rawValue) dump, not a base backup")
@@ -46,6 +47,7 @@ public struct BaseBackupMethod: DrillMethod {
         // A physical restore's recovery point is measured after WAL replay.
         try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: false),
                               staged: located.object.localPath == nil)
+        for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
         let staged = try await stage(drill, located, run)
         let session = try await provision(drill, run)

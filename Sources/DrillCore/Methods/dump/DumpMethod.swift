@@ -26,7 +26,8 @@ public struct DumpMethod: DrillMethod {
     }
 
     private func find(_ drill: DrillConfig, _ context: MethodContext) async throws -> LocatedBackup {
-        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone).locate(drill)
+        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone, now: context.now())
+            .locate(drill)
         if located.format == .basebackup {
             throw DrillError(.configuration,
                              "\(located.object.uri) is a base backup: a basebackup drill needs wal.location, the WAL archive to replay")
@@ -39,6 +40,7 @@ public struct DumpMethod: DrillMethod {
         let located = try await find(drill, run.context)
         try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true),
                               staged: located.object.localPath == nil && !streams(located, jobs: run.jobs))
+        for note in located.skipped { run.finding(note) }
         if let header = located.header {
             run.backup {
                 $0.sourceDatabase = header.databaseName

@@ -24,7 +24,8 @@ public struct HTTPStore: FetchingStore {
         self.logger = logger
     }
 
-    /// The URL for messages and reports: without user information and with the query hidden (it may hold a signature).
+    /// The URL for messages and reports: without user information and without the values of signature, credential
+    /// and token parameters (`URLRedaction`).
     public var displayURL: String { Self.redact(url.absoluteString) }
 
     /// A HEAD request gives the size and `Last-Modified`. Servers that refuse HEAD (a pre-signed S3 URL is signed for
@@ -85,6 +86,10 @@ public struct HTTPStore: FetchingStore {
     }
 
     private func error(for response: HTTPResponse, display: String) -> DrillError {
+        describe(response, display: display).redactingURLs()
+    }
+
+    private func describe(_ response: HTTPResponse, display: String) -> DrillError {
         switch response.status {
         case 404, 410: DrillError(.backupNotFound, "\(display) does not exist (HTTP \(response.status))")
         case 401, 403: DrillError(.storeDenied, "the server denied access to \(display) (HTTP \(response.status))")
@@ -92,13 +97,6 @@ public struct HTTPStore: FetchingStore {
         }
     }
 
-    /// Drops user information and replaces a query with `?…`.
-    static func redact(_ location: String) -> String {
-        guard var parts = URLComponents(string: location) else { return "(unparsable URL)" }
-        parts.user = nil
-        parts.password = nil
-        let hadQuery = parts.percentEncodedQuery != nil
-        parts.percentEncodedQuery = nil
-        return (parts.string ?? "(unparsable URL)") + (hadQuery ? "?…" : "")
-    }
+    /// Masks user information and secret query parameters (`URLRedaction.redact`).
+    static func redact(_ location: String) -> String { URLRedaction.redact(location) }
 }

@@ -15,7 +15,7 @@ extension S3Store {
             sub.prefix = prefix
             let entries = try await listing(sub).entries
             guard !entries.isEmpty else { continue }
-            out.append(BackupObject(uri: location.uri(key: prefix), name: name, sizeBytes: entries.compactMap(\.size).reduce(0, +),
+            out.append(BackupObject(uri: URLRedaction.redact(location.uri(key: prefix)), name: name, sizeBytes: entries.compactMap(\.size).reduce(0, +),
                                     modifiedAt: entries.compactMap(\.lastModified).max() ?? .distantPast, isDirectory: true,
                                     key: prefix))
         }
@@ -51,7 +51,7 @@ extension S3Store {
             for e in page.entries {
                 let name = String(e.key.split(separator: "/").last ?? "")
                 guard !name.isEmpty else { continue }
-                let object = BackupObject(uri: location.uri(key: e.key), name: name, sizeBytes: e.size,
+                let object = BackupObject(uri: URLRedaction.redact(location.uri(key: e.key)), name: name, sizeBytes: e.size,
                                           modifiedAt: e.lastModified ?? .distantPast, key: e.key)
                 let base = done
                 let staged = try await stageFile(object, into: local) { n, _ in progress?(base + n, total) }

@@ -44,7 +44,7 @@ public struct S3Store: FetchingStore {
             for entry in page.entries {
                 let name = String(entry.key.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
                 guard !name.isEmpty, pattern?.matches(name) ?? true else { continue }
-                out.append(BackupObject(uri: location.uri(key: entry.key), name: name, sizeBytes: entry.size,
+                out.append(BackupObject(uri: URLRedaction.redact(location.uri(key: entry.key)), name: name, sizeBytes: entry.size,
                                         modifiedAt: entry.lastModified ?? .distantPast, key: entry.key))
             }
             token = page.isTruncated ? page.nextContinuationToken : nil
@@ -101,8 +101,13 @@ public struct S3Store: FetchingStore {
                              failure: { store.error(for: $0, key: object.key) }, logger: logger)
     }
 
-    /// A clear error for a non-2xx answer: names bucket and key and where the credentials came from, never the secret.
+    /// A clear error for a non-2xx answer: names bucket and key and where the credentials came from, never the secret
+    /// (and no URL with credentials: an endpoint's user information is redacted).
     func error(for response: HTTPResponse, key: String, listing: Bool = false) -> DrillError {
+        describe(response, key: key, listing: listing).redactingURLs()
+    }
+
+    private func describe(_ response: HTTPResponse, key: String, listing: Bool) -> DrillError {
         let doc = S3ErrorDocument.parse(response.body)
         let target = listing ? "the listing of \(location.uri(key: key))" : location.uri(key: key)
         let detail = [doc.code, doc.message].compactMap { $0 }.joined(separator: ": ")
