@@ -8,6 +8,10 @@ import Logging
 public actor PhysicalSource {
     public static let shared = PhysicalSource()
 
+    /// A source of one's own (its own cluster and WAL archive), for a suite that must not disturb the shared one's
+    /// archive while other suites compare it before and after.
+    public init() {}
+
     private var starting: Task<(EmbeddedCluster, TempFolder), any Error>?
 
     /// The cluster's connection and the folder its `archive_command` writes into.

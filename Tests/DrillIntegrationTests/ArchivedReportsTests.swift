@@ -15,12 +15,14 @@ struct ArchivedReportsTests {
         _ = try copy(try await Shop.shared.dump(.custom), into: good, as: "shop.dump")
         let corrupt = try copy(try await Shop.shared.dump(.custom), into: bad, as: "shop.dump")
         try ArchiveFixture.truncate(corrupt, keeping: 0.5)
-        // Its own database: the physical suites use `pitr` on the same source, concurrently.
+        // A source of its own: the physical suites compare the shared source's WAL archive before and after their
+        // drills, and a base backup taken here meanwhile would add files to it.
+        let source = PhysicalSource()
         let backups = folder.sub("backups")
-        try await PhysicalSource.shared.createLedger("archived")
-        try await PhysicalSource.shared.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
-        let (_, walArchive) = try await PhysicalSource.shared.start()
-        try await PhysicalSource.shared.switchWAL()
+        try await source.createLedger("archived")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        let (_, walArchive) = try await source.start()
+        try await source.switchWAL()
         let config = try ConfigFixture(in: folder, drills: [
             "dumpok": ConfigFixture.drill(location: good),
             "dumpbroken": ConfigFixture.drill(location: bad),

@@ -184,10 +184,11 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             state.report.findings.append("The drill was interrupted before it finished; the scratch database was torn down.")
             return
         }
-        state.failure = describe(error)
+        let message = URLRedaction.redactURLs(in: describe(error))
+        state.failure = message
         state.failureCode = (error as? DrillError)?.code.rawValue
-        state.report.findings.append(describe(error))
-        deps.logger.notice("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(describe(error))"])
+        state.report.findings.append(message)
+        deps.logger.notice("drill failed", metadata: ["drill": "\(state.report.drill)", "error": "\(message)"])
     }
 }
 

@@ -35,7 +35,7 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             drill: drill.name, tier: tier.name, status: .failed, startedAt: startedAt, finishedAt: startedAt,
             target: .init(rtoSeconds: tier.rto.seconds, rpoSeconds: tier.rpo.seconds),
             measured: .init(),
-            backup: .init(uri: drill.settings.source),
+            backup: .init(uri: URLRedaction.redactURLs(in: drill.settings.source)),
             restore: .init(jobs: jobs, profile: drill.restore.profile),
             phases: [], checks: [], findings: [],
             scratch: .init(kind: drill.target.kind, removed: false, kept: false),

@@ -56,12 +56,12 @@ public final class MethodRun: Sendable {
 
     /// Opens a phase that another step closes (phases that overlap, such as fetch and provision).
     public func begin(_ name: PhaseName, detail: String) {
-        observer.phaseStarted(name, detail: detail)
+        observer.phaseStarted(name, detail: URLRedaction.redactURLs(in: detail))
         recorder.beginPhase(name)
     }
 
     public func end(_ name: PhaseName, ok: Bool, detail: String) {
-        recorder.endPhase(name, ok: ok, observer: observer, detail: detail)
+        recorder.endPhase(name, ok: ok, observer: observer, detail: URLRedaction.redactURLs(in: detail))
     }
 
     /// Closes a phase as failed (no-op when it is not open).
@@ -108,7 +108,7 @@ public final class MethodRun: Sendable {
     /// The restore point the drill uses (backup.uri, name, format, size, times).
     public func record(point: RestorePoint) {
         recorder.withReport { r in
-            r.backup.uri = point.uri
+            r.backup.uri = URLRedaction.redactURLs(in: point.uri)
             r.backup.name = point.name
             r.backup.format = point.format
             r.backup.sizeBytes = point.sizeBytes ?? r.backup.sizeBytes
@@ -145,7 +145,7 @@ public final class MethodRun: Sendable {
     }
 
     /// Something worth recording that does not stop the drill.
-    public func finding(_ text: String) { recorder.withReport { $0.findings.append(text) } }
+    public func finding(_ text: String) { recorder.withReport { $0.findings.append(URLRedaction.redactURLs(in: text)) } }
 }
 
 /// The report under construction, as the runner exposes it to `MethodRun`.

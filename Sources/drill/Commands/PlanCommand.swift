@@ -71,7 +71,7 @@ struct PlanCommand: AsyncParsableCommand {
                 e.coverage = RetentionCoverage(times: points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt },
                                                now: now, retention: tier.retention, interval: tier.backupInterval)
             } catch {
-                e.problem = "\(error)"
+                e.problem = URLRedaction.redactURLs(in: "\(error)")
             }
             entries.append(e)
         }

@@ -98,7 +98,7 @@ public struct BaseBackupMethod: DrillMethod {
                          _ run: MethodRun) async throws -> Restored {
         let walConfig = drill.wal!
         let target = RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest
-        run.evidence(DrillReport.WAL(location: walConfig.location, target: target.description))
+        run.evidence(DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description))
         run.restoreInfo { $0.jobs = 1 }
 
         let extracted = try await run.phase(.extract, detail: located.object.name) { try await session.extract(staged) }
