@@ -9,6 +9,9 @@ public protocol ArchiveStorage: Sendable {
     func displayPath(_ path: String) -> String
     /// Relative paths (`2026/11/shop-20261128T073000Z.json`) of every file in the archive.
     func list() async throws -> [String]
+    /// The files under one folder of the archive (`chain`, `2026/11`), as paths relative to the archive, sorted.
+    /// A default filters `list()`; a storage that can list one folder cheaply does so.
+    func list(under folder: String) async throws -> [String]
     func read(_ path: String) async throws -> Data
     /// Writes a new file atomically and durably (a local folder: temp file, fsync, link, fsync of the folder; S3: a
     /// conditional PUT). Fails if it exists: nothing is ever overwritten.
@@ -21,6 +24,10 @@ public protocol ArchiveStorage: Sendable {
 }
 
 extension ArchiveStorage {
+    public func list(under folder: String) async throws -> [String] {
+        try await list().filter { $0.hasPrefix(folder + "/") }
+    }
+
     public func displayPath(_ path: String) -> String { (location as NSString).appendingPathComponent(path) }
 }
 
@@ -53,9 +60,11 @@ public struct ReportArchive: Sendable {
     @discardableResult
     public func append(_ report: DrillReport) async throws -> ArchivedReport {
         try await storage.withLock {
-            let existing = try await storage.list()
-            let names = Set(existing)
-            let last = existing.compactMap(ChainEntry.sequence(ofPath:)).max()
+            // Only the chain and the report's month folder are listed: an append costs the same in a year-old archive
+            // as in a new one.
+            let monthFolder = String(Self.stem(for: report).split(separator: "/").prefix(2).joined(separator: "/"))
+            let names = Set(try await storage.list(under: monthFolder))
+            let last = try await storage.list(under: ChainEntry.folder).compactMap(ChainEntry.sequence(ofPath:)).max()
             var linked = report
             linked.previousSHA256 = nil
             if let last {

@@ -15,17 +15,23 @@ public struct LocalArchiveStorage: ArchiveStorage {
 
     public var location: String { root }
 
-    public func list() async throws -> [String] {
+    public func list() async throws -> [String] { walk("") }
+
+    public func list(under folder: String) async throws -> [String] { walk(folder) }
+
+    /// Every file below `folder` (the whole archive for ""), relative to the archive; hidden names left out.
+    private func walk(_ folder: String) -> [String] {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: root) else { return [] }
-        guard let e = fm.enumerator(atPath: root) else { return [] }
+        let base = folder.isEmpty ? root : (root as NSString).appendingPathComponent(folder)
+        guard fm.fileExists(atPath: base), let e = fm.enumerator(atPath: base) else { return [] }
+        let prefix = folder.isEmpty ? "" : folder + "/"
         var out: [String] = []
         while let rel = e.nextObject() as? String {
             let name = (rel as NSString).lastPathComponent
             if name.hasPrefix(".") { continue }
             var isDir: ObjCBool = false
-            if fm.fileExists(atPath: (root as NSString).appendingPathComponent(rel), isDirectory: &isDir), !isDir.boolValue {
-                out.append(rel)
+            if fm.fileExists(atPath: (base as NSString).appendingPathComponent(rel), isDirectory: &isDir), !isDir.boolValue {
+                out.append(prefix + rel)
             }
         }
         return out.sorted()
