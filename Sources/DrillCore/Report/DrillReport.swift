@@ -40,6 +40,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
     /// The restore points present against the tier's `retention` and `backup_interval` promises; absent when the
     /// tier makes none.
     public var coverage: RetentionCoverage?
+    /// `pgbackrest` drills: the backup restored, `pgbackrest verify`'s result, the WAL fetched and replayed.
+    public var pgbackrest: PgBackRestEvidence?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
@@ -48,6 +50,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
         case findings, scratch, environment, method, wal, failureCode, coverage
+        case pgbackrest
         case previousSHA256 = "previousSha256"
     }
 
