@@ -50,6 +50,8 @@ public enum LiveDependencies {
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
+        deps.methods.register(.pgbackrest, PgBackRestMethod(tool: PgBackRestCLI.discover(environment: environment).map {
+            PgBackRestCLI(executable: $0, scratchRoot: scratchRoot, logger: logger, environment: environment) }))
         return deps
     }
 }

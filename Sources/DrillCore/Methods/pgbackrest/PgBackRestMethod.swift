@@ -61,7 +61,8 @@ public struct PgBackRestMethod: DrillMethod {
         try await run.phase(.verify, detail: "pgbackrest verify") { try await verify(backup, archive, s, tool, run) }
 
         let session = try await run.phase(.provision, detail: "scratch cluster for pgbackrest restore") {
-            run.adopt(try await tool.prepare(drill: drill, profile: drill.restore.profile))
+            run.adopt(try await tool.prepare(drill: drill, profile: drill.restore.profile,
+                                             postgresVersion: info.database(for: backup)?.version))
         }
         let explicit: Date? = if case .time(let t) = target { t } else { nil }
         let restored = try await run.phase(.restore, detail: "pgbackrest restore --set=\(backup.label)") {

@@ -12,8 +12,9 @@ public protocol PgBackRestTool: Sendable {
     func verify(_ settings: PgBackRestSettings) async throws -> PgBackRestVerifyResult
     /// The files of WAL archive `archiveID` (`repo-ls`), optionally only those under one timeline+log folder.
     func archiveListing(_ settings: PgBackRestSettings, archiveID: String, folder: String?) async throws -> [PgBackRestArchiveListing.Entry]
-    /// Creates the private scratch cluster folders (nothing runs yet).
-    func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PgBackRestSession
+    /// Creates the private scratch cluster folders (nothing runs yet), for the backup's PostgreSQL major version
+    /// (`15`) when known.
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgresVersion: String?) async throws -> any PgBackRestSession
 }
 
 /// One restore from a pgBackRest repository into a private scratch cluster. Teardown stops the server (if started)
