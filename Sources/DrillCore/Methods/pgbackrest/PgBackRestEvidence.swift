@@ -71,6 +71,15 @@ public struct PgBackRestEvidence: MethodEvidence {
     public var replayedTo: String?
     public var timeline: UInt32?
 
+    // Explicit keys: the report's snake_case strategies would write `archiveID` as `archive_id` but read it back as
+    // `archiveId`.
+    enum CodingKeys: String, CodingKey {
+        case version, stanza, repo, config, toolVersion, label, type, references, backupStartedAt, backupStoppedAt
+        case walStart, walStop, lsnStart, lsnStop, backupVersion, postgresVersion, newestSegment, newestSegmentAt
+        case verify, target, targetTime, firstMissingSegment, segmentsFetched, bytesFetched, replayedTo, timeline
+        case archiveID = "archiveId"
+    }
+
     public init(stanza: String, repo: Int, config: String?, target: String) {
         self.stanza = stanza
         self.repo = repo

@@ -39,13 +39,17 @@ public enum PgBackRestInvocation {
     }
 
     /// `pgbackrest restore` of backup `set` into `dataDirectory`: `--archive-mode=off` (the default `preserve` would let
-    /// the copy push its new timeline into the repository), every tablespace remapped into the scratch folder (never
-    /// production's paths), and for a time target `--type=time --target=… --target-action=promote` (else
-    /// `--type=default`). The recovery settings pgBackRest writes are then overridden by drill's own.
+    /// the copy push its new timeline into the repository), every tablespace remapped into the scratch folder, and
+    /// whatever a production config file says about links, tablespace maps, partial restores, delta restores and
+    /// recovery options reset (a restored symlink or mapped path could point into production's folders on this host);
+    /// for a time target `--type=time --target=… --target-action=promote` (else `--type=default`). The recovery
+    /// settings pgBackRest writes are then overridden by drill's own.
     public static func restore(_ s: PgBackRestSettings, set: String, dataDirectory: String, tablespaces: String,
                                target: Date?, lockPath: String) -> [String] {
         var args = common(.restore, s, lockPath: lockPath)
-        args += ["--pg1-path=\(dataDirectory)", "--set=\(set)", "--archive-mode=off", "--tablespace-map-all=\(tablespaces)"]
+        args += ["--pg1-path=\(dataDirectory)", "--set=\(set)", "--archive-mode=off", "--reset-link-all", "--reset-link-map",
+                 "--reset-tablespace-map", "--tablespace-map-all=\(tablespaces)", "--reset-db-include", "--reset-db-exclude",
+                 "--reset-delta", "--reset-recovery-option"]
         if let target {
             args += ["--type=time", "--target=\(PhysicalSettings.postgresTime(target))", "--target-action=promote"]
         } else {
@@ -54,11 +58,13 @@ public enum PgBackRestInvocation {
         return args + ["restore"]
     }
 
-    /// `pgbackrest archive-get <walName> <destination>`; pgBackRest reads `pg_control` in `dataDirectory` to check the
-    /// cluster is the stanza's.
+    /// `pgbackrest archive-get <walName> <destination>`, synchronous (an `archive-async` in a production config would
+    /// queue into production's spool folder); pgBackRest reads `pg_control` in `dataDirectory` to check the cluster is
+    /// the stanza's.
     public static func archiveGet(_ s: PgBackRestSettings, walName: String, destination: String, dataDirectory: String,
                                   lockPath: String) -> [String] {
-        common(.archiveGet, s, lockPath: lockPath) + ["--pg1-path=\(dataDirectory)", "archive-get", walName, destination]
+        common(.archiveGet, s, lockPath: lockPath)
+            + ["--pg1-path=\(dataDirectory)", "--no-archive-async", "--reset-spool-path", "archive-get", walName, destination]
     }
 
     /// The environment of a pgBackRest child: every inherited `PGBACKREST_*` variable is removed (`unset`), except the
