@@ -13,6 +13,13 @@ public struct PgBackRestVerifyResult: Sendable, Equatable {
         public var sizeInvalid = 0
         public var other = 0
         public var problems: Int { missing + checksumInvalid + sizeInvalid + other }
+
+        public init(missing: Int = 0, checksumInvalid: Int = 0, sizeInvalid: Int = 0, other: Int = 0) {
+            self.missing = missing
+            self.checksumInvalid = checksumInvalid
+            self.sizeInvalid = sizeInvalid
+            self.other = other
+        }
     }
 
     public struct ArchiveCheck: Sendable, Equatable {
@@ -20,6 +27,13 @@ public struct PgBackRestVerifyResult: Sendable, Equatable {
         public var checked: Int
         public var valid: Int
         public var counts: Counts
+
+        public init(id: String, checked: Int, valid: Int, counts: Counts) {
+            self.id = id
+            self.checked = checked
+            self.valid = valid
+            self.counts = counts
+        }
     }
 
     public struct BackupCheck: Sendable, Equatable {
