@@ -117,9 +117,16 @@ struct PgBackRestTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("pgbackrest archive, newest segment"), "\(plan.output)")
 
-        let (r, report, _) = try await Self.run("latest", json, in: folder)
+        let (r, report, archive) = try await Self.run("latest", json, in: folder)
         #expect(r.exitCode == 0, "\(r.output)")
         let rep = try #require(report)
+        // The archived JSON carries the pgbackrest block and re-encodes to the same bytes.
+        let file = try #require(try FileManager.default.subpathsOfDirectory(atPath: archive).first { $0.hasSuffix(".json") && !$0.hasPrefix("chain") })
+        let stored = try Data(contentsOf: URL(fileURLWithPath: (archive as NSString).appendingPathComponent(file)))
+        #expect(String(decoding: try rep.jsonData(), as: UTF8.self) == String(decoding: stored, as: UTF8.self))
+        let raw = try #require(try JSONSerialization.jsonObject(with: stored) as? [String: Any])
+        #expect(raw["method"] as? String == "pgbackrest")
+        #expect((raw["pgbackrest"] as? [String: Any])?["archive_id"] as? String == "15-1", "\(raw["pgbackrest"] ?? "no block")")
         #expect(rep.status == .compliant, "findings: \(rep.findings)")
         #expect(rep.method == .pgbackrest)
         #expect(rep.checks.map(\.observed) == ["100", "200", "300", "400"])
