@@ -1,5 +1,6 @@
 import DrillCore
 import DrillLive
+import DrillTesting
 import Foundation
 import Testing
 
@@ -85,5 +86,20 @@ struct PgBackRestInvocationTests {
         #expect(PgBackRestInvocation.errorCode(in: stderr) == 75)
         #expect(PgBackRestInvocation.errorText(stderr) == "ERROR: [075]: unable to find backup set with stop time less than '2026-12-01 21:03:20+00' HINT: x")
         #expect(PgBackRestInvocation.errorCode(in: "no error") == nil)
+    }
+
+    @Test func theRestoredServersOwnSettingsGoOnItsCommandLine() async throws {
+        let folder = TempFolder("pgbr-cmdline")
+        let binaries = try #require(await PostgresBinaries.discover())
+        let cluster = try EmbeddedCluster.create(name: "cmdline", scratchRoot: folder.path, binaries: binaries, settings: [],
+                                                 logger: .init(label: "test"))
+        let s = PgBackRestScratch.commandLine(cluster, configured: [("restore_command", "cp …"), ("hba_file", "/s/pg_hba.conf"),
+                                                                   ("ident_file", "/s/pg_ident.conf")])
+        #expect(await cluster.teardown().removed)
+        let d = Dictionary(s, uniquingKeysWith: { (a: String, _: String) in a })
+        #expect(d["data_directory"] == cluster.dataDirectory, "never a data_directory from production's postgresql.conf")
+        #expect(d["port"] == "\(cluster.port)" && d["unix_socket_directories"] == cluster.socketDirectory && d["listen_addresses"] == "")
+        #expect(d["archive_mode"] == "off" && d["archive_command"] == "")
+        #expect(d["hba_file"] == "/s/pg_hba.conf" && d["ident_file"] == "/s/pg_ident.conf" && d["restore_command"] == nil)
     }
 }

@@ -180,6 +180,24 @@ struct PgBackRestTests {
         expectNothingLeft(folder)
     }
 
+    @Test("a target past the archived WAL: the drill fails with exit 3 and says so")
+    func targetPastTheArchive() async throws {
+        let facts = try await PgBackRestScenario.shared.get()
+        let before = try await PgBackRestSource.local.snapshot()
+        let folder = TempFolder("pgbr-future")
+        let target = RFC3339.format(facts.lastCommit.addingTimeInterval(3600), fractional: true)
+        let (r, report, _) = try await Self.run("future", Self.drill(backup: Self.backup(options: facts.handle.options), target: target),
+                                                in: folder)
+        #expect(r.exitCode == 3, "\(r.output)")
+        let rep = try #require(report)
+        #expect(rep.failureCode == "recovery_failed")
+        #expect(rep.findings.contains { $0.contains("past the end of the archived WAL") }, "findings: \(rep.findings)")
+        #expect(rep.phases.contains { $0.name == "wal_replay" && !$0.ok })
+        #expect(rep.pgbackrest?.label == facts.incr)
+        try await Self.expectRepositoryUnchanged(.local, since: before)
+        expectNothingLeft(folder)
+    }
+
     @Test("a damaged backup file: pgbackrest verify names it, the drill fails with exit 3 before restoring")
     func damagedBackup() async throws {
         let facts = try await PgBackRestScenario.shared.get()

@@ -148,8 +148,20 @@ public final class PgBackRestScratch: PgBackRestSession, @unchecked Sendable {
         let recovery = ClusterRecovery(cluster: cluster)
         let extra = try recovery.configure(recovery: PhysicalSettings.recovery(walDirectory: walDirectory, target: target))
         lock.withLock { recoverySettings = extra }
-        let outcome = try await recovery.run(target: target)
+        let outcome = try await recovery.run(target: target, commandLine: Self.commandLine(cluster, configured: extra))
         lock.withLock { _serverVersion = outcome.serverVersion }
         return outcome
+    }
+
+    /// Settings on the restored server's command line, where production's `postgresql.conf` (restored with the backup,
+    /// and whatever it includes) cannot override them: its own data folder (a `data_directory` line in production's
+    /// file would point at production's), port, socket and no TCP, no archiving, and drill's private pg_hba/ident.
+    public static func commandLine(_ cluster: EmbeddedCluster, configured: [(String, String)]) -> [(String, String)] {
+        var s: [(String, String)] = [
+            ("data_directory", cluster.dataDirectory), ("port", "\(cluster.port)"), ("unix_socket_directories", cluster.socketDirectory),
+            ("listen_addresses", ""), ("archive_mode", "off"), ("archive_command", ""),
+        ]
+        s += configured.filter { $0.0 == "hba_file" || $0.0 == "ident_file" }
+        return s
     }
 }
