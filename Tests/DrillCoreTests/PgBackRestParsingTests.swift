@@ -181,6 +181,15 @@ struct PgBackRestParsingTests {
         }
     }
 
+    @Test func resourceEstimateUsesTheRestoredSize() {
+        // `info.size` is already the restored size: twice it (data and the WAL fetched), not five times as for a
+        // compressed dump; nothing is staged.
+        let point = RestorePoint(uri: "pgbackrest stanza prod, repo 1", name: "20261201-210309F", format: "pgbackrest full",
+                                 sizeBytes: 100 << 20)
+        let need = ResourceNeed.estimate(point: point, staged: false, jobs: 1, hostMemoryBytes: 8 << 30)
+        #expect(need.diskBytes == 2 * (100 << 20) + (64 << 20))
+    }
+
     // MARK: verify
 
     /// `pgbackrest verify --output=text --verbose` with one damaged file in the full backup (the incremental backup

@@ -51,7 +51,8 @@ public struct PgBackRestMethod: DrillMethod {
             return (info, try PgBackRestChoice.backup(in: info, settings: s, target: target))
         }
         let archive = info.archive(for: backup)
-        run.record(point: Self.restorePoint(backup, s))
+        // pgBackRest restores straight from the repository: nothing is staged.
+        try await run.located(Self.restorePoint(backup, s), staged: false)
         run.evidence(PgBackRestEvidence.self) { $0.describe(backup, archive: archive, database: info.database(for: backup)) }
         if backup.error == true {
             run.finding("pgBackRest recorded errors (page checksum failures) while taking backup \(backup.label).")
