@@ -144,6 +144,8 @@ struct PgBackRestParsingTests {
         let d = try PgBackRestInfo.parse(Data(denied.utf8), stanza: "prod")
         let e2 = PgBackRestChoice.error(try #require(d.problem(repo: 1)), PgBackRestSettings(stanza: "prod"))
         #expect(e2.code == .backupUnreadable && e2.message.contains("Permission denied"), "the repository's own message, not \"other\"")
+        let forbidden = PgBackRestInfo.Status(code: 99, message: "[ProtocolError] HTTP request failed with 403 (FORBIDDEN):\n*** Path/Query ***:\nGET /b/?list-type=2\n*** Request Headers ***:\nauthorization: <redacted>\n*** Response Content ***:\n<?xml version=\"1.0\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>")
+        #expect(forbidden.brief == "[ProtocolError] HTTP request failed with 403 (FORBIDDEN): SignatureDoesNotMatch")
     }
 
     @Test func choosingTheBackup() throws {

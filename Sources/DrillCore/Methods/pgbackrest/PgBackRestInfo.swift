@@ -10,6 +10,23 @@ public struct PgBackRestInfo: Sendable, Equatable {
         /// mismatch across repos; 6 requested backup not found; 99 other (the message says what).
         public var code: Int
         public var message: String
+
+        public init(code: Int, message: String) {
+            self.code = code
+            self.message = message
+        }
+
+        /// The message's first line, with the S3 error code when the message carries an HTTP answer
+        /// (`[ProtocolError] HTTP request failed with 403 (FORBIDDEN): SignatureDoesNotMatch`); pgBackRest has already
+        /// redacted credentials from the request it shows.
+        public var brief: String {
+            var first = message.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? message
+            if first.hasSuffix(":") { first.removeLast() }
+            if let r = message.range(of: "<Code>"), let e = message.range(of: "</Code>", range: r.upperBound..<message.endIndex) {
+                first += ": " + message[r.upperBound..<e.lowerBound]
+            }
+            return first.count > 400 ? String(first.prefix(400)) + "…" : first
+        }
     }
 
     public struct Repo: Sendable, Equatable {

@@ -241,7 +241,7 @@ public enum PgBackRestChoice {
         case 6:
             DrillError(.backupNotFound, "backup set \(s.set ?? "") is not in repo \(s.repo) of stanza \(s.stanza) (\(status.message))")
         default:
-            DrillError(.backupUnreadable, "pgBackRest cannot read repo \(s.repo) of stanza \(s.stanza): \(status.message)")
+            DrillError(.backupUnreadable, "pgBackRest cannot read repo \(s.repo) of stanza \(s.stanza): \(status.brief)")
         }
     }
 }
