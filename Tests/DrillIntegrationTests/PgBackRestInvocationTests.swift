@@ -96,6 +96,7 @@ struct PgBackRestInvocationTests {
         let s = PgBackRestScratch.commandLine(cluster, configured: [("restore_command", "cp …"), ("hba_file", "/s/pg_hba.conf"),
                                                                    ("ident_file", "/s/pg_ident.conf")])
         #expect(await cluster.teardown().removed)
+        folder.remove()
         let d = Dictionary(s, uniquingKeysWith: { (a: String, _: String) in a })
         #expect(d["data_directory"] == cluster.dataDirectory, "never a data_directory from production's postgresql.conf")
         #expect(d["port"] == "\(cluster.port)" && d["unix_socket_directories"] == cluster.socketDirectory && d["listen_addresses"] == "")
