@@ -20,6 +20,13 @@ public struct PgBackRestMethod: DrillMethod {
         return Self.restorePoint(backup, s)
     }
 
+    /// Every backup of the stanza in the repository (`pgbackrest info`), for retention coverage.
+    public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
+        var (s, tool) = try parts(drill)
+        s.set = nil
+        return try await readInfo(s, tool).backups(repo: s.repo).map { Self.restorePoint($0, s) }
+    }
+
     /// A restore now would reach the newest archived WAL segment (its time in the repository); without one, the
     /// newest backup's end.
     public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
