@@ -86,9 +86,9 @@ struct PgBackRestTests {
     }
 
     /// Runs `drill run <name>` and returns the exit code, the output and the archived report.
-    static func run(_ name: String, _ json: String, in folder: TempFolder, environment: [String: String] = [:])
-        async throws -> (DrillBinary.Run, DrillReport?, String) {
-        let config = try ConfigFixture(in: folder, drills: [name: json])
+    static func run(_ name: String, _ json: String, in folder: TempFolder, environment: [String: String] = [:],
+                    tiers: String = ConfigFixture.standardTiers) async throws -> (DrillBinary.Run, DrillReport?, String) {
+        let config = try ConfigFixture(in: folder, tiers: tiers, drills: [name: json])
         let archive = folder.sub("reports")
         var env = environment
         env["TMPDIR"] = folder.sub("scratch")
@@ -117,7 +117,9 @@ struct PgBackRestTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("pgbackrest archive, newest segment"), "\(plan.output)")
 
-        let (r, report, archive) = try await Self.run("latest", json, in: folder)
+        // A tier promising a backup interval: the report's coverage counts the repository's backups.
+        let tiers = #"{ "version": 1, "tiers": { "critical": { "rto": "1h", "rpo": "5m", "backup_interval": "1h" } } }"#
+        let (r, report, archive) = try await Self.run("latest", json, in: folder, tiers: tiers)
         #expect(r.exitCode == 0, "\(r.output)")
         let rep = try #require(report)
         // The archived JSON carries the pgbackrest block and re-encodes to the same bytes.
@@ -149,6 +151,8 @@ struct PgBackRestTests {
         #expect(e.segmentsFetched >= 1 && e.bytesFetched >= Int64(e.segmentsFetched) * 16 * 1024 * 1024)
         #expect(e.firstMissingSegment == nil)
         #expect(e.timeline.map { $0 >= 2 } == true, "a promoted restore is on a new timeline")
+        #expect(rep.coverage?.count == 2 && rep.coverage?.findings == [], "\(String(describing: rep.coverage))")
+        #expect(rep.coverage?.newest.map { abs($0.timeIntervalSince(e.backupStoppedAt ?? .distantPast)) < 0.001 } == true)
         #expect(rep.scratch.removed)
         try await Self.expectRepositoryUnchanged(.local, since: before)
         expectNothingLeft(folder)
