@@ -52,6 +52,8 @@ public enum LiveDependencies {
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
         deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
         deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))
+        deps.methods.register(.pgbackrest, PgBackRestMethod(tool: PgBackRestCLI.discover(environment: environment).map {
+            PgBackRestCLI(executable: $0, scratchRoot: scratchRoot, logger: logger, environment: environment) }))
         return deps
     }
 }

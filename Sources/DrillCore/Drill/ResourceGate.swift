@@ -19,6 +19,7 @@ public struct ResourceNeed: Sendable, Equatable {
         let expansion: Int64 = switch point.format {
         case "plain": 2
         case "tar", "basebackup": 2
+        case let f where f.hasPrefix("pgbackrest "): 2  // `pgbackrest info`'s size is the restored size; room for the WAL
         default: 5  // custom (compressed), directory (compressed), plain.gz, tool catalogues' compressed sizes
         }
         let disk = size * expansion + (staged ? size : 0) + 64 << 20

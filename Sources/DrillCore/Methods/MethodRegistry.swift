@@ -9,6 +9,7 @@ public enum MethodParsers {
         BaseBackupParser(),
         BarmanCloudParser(),
         BarmanParser(),
+        PgBackRestParser(),
     ]
 
     public static func parser(for kind: MethodKind) -> (any MethodParser)? { all.first { $0.kind == kind } }

@@ -42,6 +42,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var coverage: RetentionCoverage?
     /// `barman` and `barman-cloud` drills: the backup restored, as the Barman catalogue describes it.
     public var barman: BarmanEvidence?
+    /// `pgbackrest` drills: the backup restored, `pgbackrest verify`'s result, the WAL fetched and replayed.
+    public var pgbackrest: PgBackRestEvidence?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
@@ -50,6 +52,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
         case findings, scratch, environment, method, wal, barman, failureCode, coverage
+        case pgbackrest
         case previousSHA256 = "previousSha256"
     }
 

@@ -177,13 +177,14 @@ public final class EmbeddedCluster: @unchecked Sendable {
 
     /// Starts `postgres` on the data folder and waits until it accepts connections: at most `readyWithin` seconds, or,
     /// when nil, as long as the server keeps running (a recovery can take hours). Throws when the server exits first.
-    public func launch(readyWithin: Double? = 60) async throws {
+    /// `settings` go on the server's command line (`-c name=value`), where no configuration file can override them.
+    public func launch(readyWithin: Double? = 60, commandLine settings: [(String, String)] = []) async throws {
         let log = logFile
         _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
         if let runAs { try runAs.chown(log) }
-        let (exe, argv) = wrapped(binaries.path("postgres"), ["-D", dataDirectory])
         // The server never gets drill's AWS credentials (a restored copy runs production's roles: its superusers could
         // read the environment with COPY ... FROM PROGRAM).
+        let (exe, argv) = wrapped(binaries.path("postgres"), ["-D", dataDirectory] + settings.flatMap { ["-c", "\($0.0)=\($0.1)"] })
         let child = try ChildProcess(ProcessSpec(executable: exe, arguments: argv, unsetEnvironment: ["PG*", "AWS_*"],
                                                  workingDirectory: root, stdout: .file(log), stderr: .file(log)))
         lock.withLock { server = child }

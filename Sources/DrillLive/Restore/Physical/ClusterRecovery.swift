@@ -33,10 +33,11 @@ public struct ClusterRecovery: Sendable {
     }
 
     /// Starts the configured cluster and waits until it is promoted (as long as the server keeps running: a recovery
-    /// can take hours). `target` only words the error when recovery stops short of it.
-    public func run(target: Date?) async throws -> RecoveryOutcome {
+    /// can take hours). `target` only words the error when recovery stops short of it. `commandLine` settings go on
+    /// the server's command line, above anything the restored configuration files say.
+    public func run(target: Date?, commandLine: [(String, String)] = []) async throws -> RecoveryOutcome {
         do {
-            try await cluster.launch(readyWithin: nil)
+            try await cluster.launch(readyWithin: nil, commandLine: commandLine)
         } catch let e as DrillError {
             let log = cluster.readLog()
             if log.contains("recovery ended before configured recovery target was reached") {

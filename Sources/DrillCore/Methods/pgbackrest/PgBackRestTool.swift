@@ -1,0 +1,50 @@
+import Foundation
+
+/// The pgBackRest side of a drill, as the method is written against it: the repository (read only) and the scratch
+/// cluster a backup is restored into. The live implementation runs the real `pgbackrest` (DrillLive).
+public protocol PgBackRestTool: Sendable {
+    /// `pgbackrest version` (`pgBackRest 2.45`), or nil when it cannot be run.
+    func version() async -> String?
+    /// `pgbackrest info --output=json` for the stanza and repository (with `set`: only that backup). Throws when
+    /// pgBackRest cannot run or exits non-zero; a missing stanza or an unreadable repository is in the result's status.
+    func info(_ settings: PgBackRestSettings, set: String?) async throws -> PgBackRestInfo
+    /// `pgbackrest verify`: checks every backup and the WAL archive of the stanza.
+    func verify(_ settings: PgBackRestSettings) async throws -> PgBackRestVerifyResult
+    /// The files of WAL archive `archiveID` (`repo-ls`), optionally only those under one timeline+log folder.
+    func archiveListing(_ settings: PgBackRestSettings, archiveID: String, folder: String?) async throws -> [PgBackRestArchiveListing.Entry]
+    /// Creates the private scratch cluster folders (nothing runs yet), for the backup's PostgreSQL major version
+    /// (`15`) when known.
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgresVersion: String?) async throws -> any PgBackRestSession
+}
+
+/// One restore from a pgBackRest repository into a private scratch cluster. Teardown stops the server (if started)
+/// and deletes everything, the fetched WAL included.
+public protocol PgBackRestSession: ScratchDatabase {
+    /// `pgbackrest restore --set=<label>` into the private data folder (with `--archive-mode=off`, a private lock path,
+    /// and `--type=time --target=… --target-action=promote` when `target` is given); the restored files are handed to
+    /// the scratch server's user.
+    func restore(_ settings: PgBackRestSettings, set: String, target: Date?) async throws -> PgBackRestRestoreOutcome
+    /// Runs `pgbackrest archive-get` for one WAL file into the private WAL folder; returns its size, or nil when the
+    /// repository does not have it.
+    func fetchWAL(_ settings: PgBackRestSettings, _ walName: String) async throws -> Int64?
+    /// The private folder `restore_command` copies from.
+    var walDirectory: String { get }
+    /// The time of the last commit in the fetched segments `from`…`to` (read with `pg_waldump`), or nil.
+    func lastCommit(from: WALSegment, to: WALSegment) async -> Date?
+    /// Writes the recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`), starts
+    /// the server and waits until recovery has finished and the server is promoted.
+    func recover(target: Date?) async throws -> RecoveryOutcome
+}
+
+/// What `pgbackrest restore` left in the data folder.
+public struct PgBackRestRestoreOutcome: Sendable, Equatable {
+    /// Bytes per WAL segment (from `pg_controldata`).
+    public var walSegmentSize: UInt64
+    /// How long pgBackRest ran.
+    public var toolSeconds: Double
+
+    public init(walSegmentSize: UInt64, toolSeconds: Double) {
+        self.walSegmentSize = walSegmentSize
+        self.toolSeconds = toolSeconds
+    }
+}
