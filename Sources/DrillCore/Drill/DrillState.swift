@@ -19,6 +19,11 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     /// What the recovery point is measured against: the drill's start, or an explicit recovery target.
     var rpoReference: Date?
     var usableAt: C.Instant?
+    /// An RPO / RTO the method measured itself (`Restored.rpo`, `.rto`): used instead of the arithmetic below.
+    var methodRPO: MethodMeasure?
+    var methodRTO: MethodMeasure?
+    /// Conditions the method found that make the drill non-compliant (`Restored.violations`).
+    var violations: [String] = []
 
     init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
          drillVersion: String) {
@@ -82,27 +87,41 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         r.finishedAt = now
         // RPO: the drill's start (or a point-in-time recovery's target) minus the recovery point: the archive header or
         // file time of a dump, the last replayed commit of a physical restore.
-        if let rp = r.measured.recoveryPoint {
+        if let m = methodRPO {
+            r.measured.rpoSeconds = m.seconds.map { ($0 * 1000).rounded() / 1000 }
+        } else if let rp = r.measured.recoveryPoint {
             // A target can fall between two commits, so the last replayed one precedes it: never negative there.
             let gap = rpoReference.map { max(0, $0.timeIntervalSince(rp)) } ?? startedAt.timeIntervalSince(rp)
             r.measured.rpoSeconds = (gap * 1000).rounded() / 1000
         }
         r.failureCode = failureCode
-        if let usableAt, restored { r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000 }
+        if let m = methodRTO {
+            r.measured.rtoSeconds = restored ? m.seconds.map { ($0 * 1000).rounded() / 1000 } : nil
+        } else if let usableAt, restored {
+            r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000
+        }
 
         if aborted {
             r.status = .aborted
         } else if !restored || failure != nil {
             r.status = .failed
         } else {
-            var misses: [String] = []
+            var misses = violations
             if let rto = r.measured.rtoSeconds, rto > Double(tier.rto.seconds) {
                 misses.append("Measured RTO \(formatSeconds(rto)) exceeds the \(tier.name) target of \(tier.rto).")
             }
-            if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
-                misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
+            if case .notMeasured(let why)? = methodRTO {
+                misses.append("The RTO was not measured (\(why)): the \(tier.name) RTO target of \(tier.rto) is unverified.")
             }
-            if r.measured.rpoSeconds == nil { misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.") }
+            if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
+                misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo)" +
+                              (methodRPO == nil ? ": the newest backup is too old." : "."))
+            }
+            if case .notMeasured(let why)? = methodRPO {
+                misses.append("The RPO was not measured (\(why)), so the \(tier.name) RPO target of \(tier.rpo) cannot be shown to hold.")
+            } else if r.measured.rpoSeconds == nil {
+                misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.")
+            }
             misses += r.coverage?.findings ?? []
             r.findings += misses
             r.status = misses.isEmpty && r.checks.allSatisfy(\.passed) ? .compliant : .nonCompliant

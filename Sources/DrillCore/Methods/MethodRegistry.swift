@@ -7,6 +7,7 @@ public enum MethodParsers {
     public static let all: [any MethodParser] = [
         DumpParser(),
         BaseBackupParser(),
+        ReplicaParser(),
     ]
 
     public static func parser(for kind: MethodKind) -> (any MethodParser)? { all.first { $0.kind == kind } }

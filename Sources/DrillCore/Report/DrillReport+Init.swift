@@ -6,7 +6,8 @@ extension DrillReport {
     public init(drill: String, tier: String, status: DrillStatus, startedAt: Date, finishedAt: Date, target: Targets,
                 measured: Measured, backup: Backup, restore: Restore, phases: [Phase], checks: [Check], findings: [String],
                 scratch: Scratch, environment: Environment, previousSHA256: String? = nil, wal: WAL? = nil,
-                failureCode: String? = nil, method: MethodKind? = nil) {
+                failureCode: String? = nil, method: MethodKind? = nil, replica: ReplicaEvidence? = nil) {
+        self.replica = replica
         self.method = method
         self.drill = drill
         self.tier = tier

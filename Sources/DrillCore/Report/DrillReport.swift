@@ -40,6 +40,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
     /// The restore points present against the tier's `retention` and `backup_interval` promises; absent when the
     /// tier makes none.
     public var coverage: RetentionCoverage?
+    /// `replica` drills: topology, probe, heartbeat, slots, subscriptions and the clone's RTO parts.
+    public var replica: ReplicaEvidence?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
@@ -47,7 +49,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     // back as `previousSha256`, so without this the field silently decodes as nil.
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
-        case findings, scratch, environment, method, wal, failureCode, coverage
+        case findings, scratch, environment, method, wal, replica, failureCode, coverage
         case previousSHA256 = "previousSha256"
     }
 
