@@ -50,6 +50,7 @@ public enum LiveDependencies {
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
+        deps.methods.register(.replica, ReplicaMethod(link: LibPQReplicaLink(), cloner: PgBaseBackupCloner(scratchRoot: scratchRoot, logger: logger)))
         return deps
     }
 }

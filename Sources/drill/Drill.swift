@@ -26,6 +26,7 @@ struct DrillCommand: AsyncParsableCommand {
             AlertCommand.self,
             HistoryCommand.self,
             ReportCommand.self,
+            ReplicaCommand.self,
         ]
     )
 

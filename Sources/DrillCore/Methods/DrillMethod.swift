@@ -40,6 +40,9 @@ public protocol MethodParser: Sendable {
     /// The top-level keys this method reads, besides the keys every drill has (`backup`, `wal`, `replica`, …).
     var keys: Set<String> { get }
     func parse(_ top: [String: JSONValue], reader: ConfigReader) -> (any MethodSettings)?
+    /// Whether a drill file without `backup.kind` is this method's, by a key only it has (`replica`). A requirement,
+    /// so `MethodParsers.kind(of:)` calls the method's own answer (default in MethodRegistry.swift: none).
+    func claims(_ top: [String: JSONValue]) -> Bool
 }
 
 /// A restore point a method found, without fetching it: a dump file, a base backup folder, a backup in a tool's

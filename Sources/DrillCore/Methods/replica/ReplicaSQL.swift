@@ -58,9 +58,9 @@ public enum ReplicaSQL {
     /// Whether any of `publications` (on the primary) publishes `table`.
     public static func publishes(_ publications: [String], table: String) -> String {
         """
-        SELECT count(*)::text FROM pg_publication_tables p
-        WHERE p.pubname IN (\(publications.map(literal).joined(separator: ", ")))
-          AND to_regclass(format('%I.%I', p.schemaname, p.tablename)) = to_regclass(\(literal(table)))
+        SELECT count(*)::text FROM pg_publication_tables p, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = to_regclass(\(literal(table))) AND p.pubname IN (\(publications.map(literal).joined(separator: ", ")))
+          AND p.schemaname = n.nspname AND p.tablename = c.relname
         """
     }
 
