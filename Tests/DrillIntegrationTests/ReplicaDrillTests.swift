@@ -94,4 +94,160 @@ struct ReplicaDrillTests {
         try await t.waitCaughtUp()
         expectNothingLeft(folder)
     }
+
+    /// Runs `body` while the primary takes writes.
+    func underWrites<R>(_ body: () async throws -> R) async throws -> R {
+        let writer = try await T.shared.startWriting()
+        do {
+            let r = try await body()
+            await writer.stop()
+            return r
+        } catch {
+            await writer.stop()
+            throw error
+        }
+    }
+
+    @Test("an idle primary: compliant, no false alarm, while now() - pg_last_xact_replay_timestamp() on the standby is large")
+    func idlePrimary() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        try await t.waitCaughtUp()
+        // Nothing commits on the primary until the naive figure has grown.
+        let deadline = Date().addingTimeInterval(20)
+        while (try await t.naiveReplayAge() ?? 0) < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        let naive = try #require(try await t.naiveReplayAge())
+        #expect(naive >= 3)
+        let folder = TempFolder("ridle")
+        let r = try await runDrill(try await Self.drill(heartbeat: false, clone: true), name: "idle", in: folder)
+        print("idle: naive \(naive) s, rpo \(r.measured.rpoSeconds.map { "\($0)" } ?? "-") s, findings \(r.findings)")
+        #expect(r.status == .compliant, "\(r.findings)")
+        #expect(r.findings.isEmpty)
+        let s = try standby(r)
+        #expect((s.naive.replayTimestampAgeSeconds ?? 0) >= 3, "the naive figure the report keeps for comparison is large")
+        #expect(s.byteGap == 0 && s.replayBacklogBytes == 0)
+        #expect((r.measured.rpoSeconds ?? 99) < 5)
+        #expect(r.measured.rtoSeconds != nil)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a paused standby under writes: a finding names the pause, the replay backlog shows")
+    func pausedStandby() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        try await t.waitCaughtUp()
+        let folder = TempFolder("rpause")
+        try await t.pauseReplay()
+        let r: DrillReport
+        do {
+            r = try await underWrites {
+                try await Task.sleep(for: .milliseconds(500))
+                return try await runDrill(try await Self.drill(wait: "2s"), name: "paused", in: folder)
+            }
+        } catch {
+            try await t.resumeReplay()
+            throw error
+        }
+        try await t.resumeReplay()
+        print("paused: findings \(r.findings)")
+        #expect(r.status == .nonCompliant)
+        let s = try standby(r)
+        #expect(s.replayPauseState == "paused" || s.replayPauseState == "pause requested")
+        #expect(r.findings.contains { $0.contains("Standby stby1 has its WAL replay paused") })
+        #expect((s.replayBacklogBytesEnd ?? 0) > 0, "received but not replayed: \(s)")
+        #expect(s.receiveLatencySeconds != nil, "WAL still arrives: only replay stopped")
+        #expect(s.replayLatencySeconds == nil)
+        #expect(s.heartbeat?.current == false)
+        // Without clone the RTO is not measured, and the target is not passed.
+        #expect(r.measured.rtoSeconds == nil)
+        #expect(r.findings.contains { $0.contains("The RTO was not measured") && $0.contains("unverified") })
+        expectNothingLeft(folder)
+    }
+
+    @Test("a disconnected standby under writes: non-compliant, not streaming, and the heartbeat age proves the lag")
+    func disconnectedStandby() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        try await t.waitCaughtUp()
+        try await t.beat()
+        let disconnected = Date()
+        try await t.disconnectStandby()
+        let folder = TempFolder("rdisc")
+        let r: DrillReport
+        do {
+            r = try await underWrites {
+                try await Task.sleep(for: .seconds(1))
+                return try await runDrill(try await Self.drill(wait: "2s"), name: "disconnected", in: folder)
+            }
+        } catch {
+            try await t.reconnectStandby()
+            throw error
+        }
+        try await t.reconnectStandby()
+        print("disconnected: findings \(r.findings)")
+        #expect(r.status == .nonCompliant)
+        #expect(r.findings.contains { $0.contains("Standby stby1 is not streaming") })
+        let s = try standby(r)
+        #expect(!s.present)
+        #expect(s.receiveLatencySeconds == nil)
+        #expect((s.byteGap ?? 0) > 0)
+        let hb = try #require(s.heartbeat)
+        #expect(hb.current == false)
+        let age = try #require(hb.ageSeconds)
+        #expect(age >= r.startedAt.timeIntervalSince(disconnected) + 2, "the heartbeat is older than the disconnection: \(age) s")
+        #expect(s.rpoSource == "heartbeat" && s.rpoSeconds == age)
+        #expect(r.findings.contains { $0.contains("newest heartbeat is") })
+        expectNothingLeft(folder)
+    }
+
+    @Test("an inactive slot while the primary writes: a finding with the retained bytes")
+    func inactiveSlot() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        try await t.waitCaughtUp()
+        let folder = TempFolder("rslot")
+        let r = try await underWrites {
+            try await Task.sleep(for: .milliseconds(300))
+            return try await runDrill(try await Self.drill(heartbeat: false, slots: [T.cdcSlot, T.standbySlot]), name: "cdc", in: folder)
+        }
+        print("slot: findings \(r.findings)")
+        let slot = try #require(r.replica?.slots.first { $0.name == T.cdcSlot })
+        #expect(slot.present && slot.active == false && slot.type == "logical" && slot.plugin == "pgoutput")
+        let retained = try #require(slot.retainedBytesEnd)
+        #expect(retained > 0)
+        #expect(retained > (slot.retainedBytes ?? .max), "the slot grows while the primary writes")
+        #expect(r.findings.contains { $0.contains("growing by") })
+        #expect(r.findings.contains { $0.contains("Slot \(T.cdcSlot) is inactive: it retains \(retained) bytes of WAL") })
+        #expect(slot.timeLagSeconds == nil && slot.timeLagSource.hasPrefix("unknown"))
+        let physical = try #require(r.replica?.slots.first { $0.name == T.standbySlot })
+        #expect(physical.active == true && physical.problems.isEmpty)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a role without pg_monitor: failed with the grant it needs, never a 0 lag")
+    func roleWithoutMonitor() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        let folder = TempFolder("rnomon")
+        let r = try await runDrill(try await Self.drill(user: T.nomon.user), name: "nomon", in: folder)
+        #expect(r.status == .failed)
+        #expect(r.failureCode == DrillError.Code.permissionDenied.rawValue)
+        #expect(r.findings.contains { $0.contains("GRANT pg_monitor TO \(T.nomon.user);") }, "\(r.findings)")
+        #expect(r.measured.rpoSeconds == nil)
+        #expect(r.replica?.standbys.first?.receiveLatencySeconds == nil)
+        #expect(ExitCode(r) == .failed)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a standby that cannot be reached fails the drill and names it")
+    func unreachableStandby() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        let folder = TempFolder("runreach")
+        let r = try await runDrill(try await Self.drill(standbyURL: try await t.url(.standby, port: 1)), name: "gone", in: folder)
+        #expect(r.status == .failed)
+        #expect(r.failureCode == DrillError.Code.connectionFailed.rawValue)
+        #expect(r.findings.contains { $0.hasPrefix("cannot reach standby \(T.standbyName)") }, "\(r.findings)")
+        expectNothingLeft(folder)
+    }
 }

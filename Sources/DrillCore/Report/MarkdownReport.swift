@@ -51,6 +51,7 @@ public enum MarkdownReport {
         if let m = r.backup.modifiedAt { md += "| Modified | \(RFC3339.format(m)) |\n" }
         if let db = r.backup.sourceDatabase { md += "| Source database | \(escape(db)) (PostgreSQL \(escape(r.backup.sourceServerVersion ?? "?"))) |\n" }
         if let w = r.wal { md += walRows(w) }
+        if let rep = r.replica { md += replicaRows(rep) }
         if let t = r.restore.tool { md += "| Restore tool | \(escape(t)) \(escape(r.restore.toolVersion ?? "")) |\n" }
         md += "| Scratch | \(r.scratch.kind)\(r.scratch.database.map { ", database \(escape($0))" } ?? ""): \(r.scratch.kept ? "kept (--keep)" : r.scratch.removed ? "removed" : "**not removed**") |\n"
         if let prev = r.previousSHA256 { md += "| Previous report SHA-256 | `\(prev)` |\n" }

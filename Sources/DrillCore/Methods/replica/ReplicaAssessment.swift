@@ -47,7 +47,7 @@ extension ReplicaEvidence {
                     problems.append(("shows a heartbeat \(formatSeconds(age)) old (resolution \(formatSeconds(s.heartbeat?.resolutionSeconds ?? 0))), over the RPO target", true))
                 }
             } else {
-                var text = "did not receive the primary's WAL position \(primary.flushLSN?.description ?? "?") within \(wait)"
+                var text = "did not receive the primary's WAL position \(primary.flushLsn?.description ?? "?") within \(wait)"
                 if let gap = s.byteGap { text += " (\(gap) bytes behind at the first poll)" }
                 if let hb = s.heartbeat, let age = hb.ageSeconds {
                     s.rpoSeconds = age
@@ -81,12 +81,12 @@ extension ReplicaEvidence {
                     let retained = slot.retainedBytesEnd ?? slot.retainedBytes ?? 0
                     let growth: String
                     if let a = slot.retainedBytes, let b = slot.retainedBytesEnd, b > a {
-                        growth = "and growing: +\(b - a) bytes during the drill"
+                        growth = "growing by \(b - a) bytes while drill watched it"
                     } else {
-                        growth = "which did not grow during the drill"
+                        growth = "which did not grow while drill watched it (the primary wrote nothing meanwhile)"
                     }
                     problems.append("is inactive, retaining \(retained) bytes of WAL, \(growth)")
-                    findings.append("Slot \(slot.name) is inactive: it retains \(retained) bytes of WAL on the primary, \(growth) (no consumer is reading it; the primary's disk fills while it stays so).")
+                    findings.append("Slot \(slot.name) is inactive: it retains \(retained) bytes of WAL on the primary, \(growth) (no consumer reads it; the primary's disk fills while it stays so).")
                 }
             }
             slot.problems = problems

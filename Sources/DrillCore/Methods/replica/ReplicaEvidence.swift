@@ -34,7 +34,7 @@ public struct ReplicaEvidence: MethodEvidence {
         public var timeline: UInt32?
         public var synchronousStandbyNames: String?
         /// `pg_current_wal_flush_lsn()` when the probe began: the position each standby must receive.
-        public var flushLSN: WALPosition?
+        public var flushLsn: WALPosition?
 
         public init(url: String) { self.url = url }
     }
@@ -125,10 +125,10 @@ public struct ReplicaEvidence: MethodEvidence {
         public var walReceiverStatus: String?
         // The RPO probe.
         /// The standby's positions at the first poll, and at the last.
-        public var receiveLSN: WALPosition?
-        public var replayLSN: WALPosition?
-        public var receiveLSNEnd: WALPosition?
-        public var replayLSNEnd: WALPosition?
+        public var receiveLsn: WALPosition?
+        public var replayLsn: WALPosition?
+        public var receiveLsnEnd: WALPosition?
+        public var replayLsnEnd: WALPosition?
         /// The primary's flush position minus what the standby had received at the first poll.
         public var byteGap: Int64?
         /// Received but not yet replayed, at the first poll (what a promotion must replay first) and at the last.
@@ -170,8 +170,8 @@ public struct ReplicaEvidence: MethodEvidence {
         /// `reserved`, `extended`, `unreserved`, `lost`.
         public var walStatus: String?
         public var safeWalSizeBytes: Int64?
-        public var restartLSN: WALPosition?
-        public var confirmedFlushLSN: WALPosition?
+        public var restartLsn: WALPosition?
+        public var confirmedFlushLsn: WALPosition?
         /// WAL the slot holds back (current position minus `restart_lsn`), at the start of the drill and at its end.
         public var retainedBytes: Int64?
         public var retainedBytesEnd: Int64?
@@ -198,8 +198,8 @@ public struct ReplicaEvidence: MethodEvidence {
         public var enabled: Bool?
         /// The apply worker's pid; nil when no worker runs.
         public var workerPid: Int?
-        public var receivedLSN: WALPosition?
-        public var latestEndLSN: WALPosition?
+        public var receivedLsn: WALPosition?
+        public var latestEndLsn: WALPosition?
         public var lastMessageAt: Date?
         public var slotName: String?
         public var publications: [String]

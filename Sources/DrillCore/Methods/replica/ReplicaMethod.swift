@@ -102,6 +102,7 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
                 try await topology(s, c, &ev)
             }
             run.evidence(ev)
+            let slotsRead = clock.now
             if !ev.slots.isEmpty || !ev.subscriptions.isEmpty { try await readSlots(c.primary, &ev, end: false) }
             try await run.phase(.probe, detail: "flush LSN → receive / replay, within \(formatSeconds(seconds(wait)))") {
                 try await probe(s, c, facts, wait: wait, &ev, run)
@@ -110,6 +111,12 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
             if !ev.slots.isEmpty || !ev.subscriptions.isEmpty {
                 try await run.phase(.slots, detail: "\(ev.slots.count) slot(s), \(ev.subscriptions.count) subscription(s)") {
                     try await readSlots(c.primary, &ev, end: true)
+                    // An inactive slot's growth needs a window in which the primary writes: at least a second.
+                    let window = Duration.seconds(1) - slotsRead.duration(to: clock.now)
+                    if window > .zero, ev.slots.contains(where: { $0.active == false && $0.retainedBytesEnd == $0.retainedBytes }) {
+                        try await clock.sleep(for: window)
+                        try await readSlots(c.primary, &ev, end: true)
+                    }
                 }
             }
             let verdict = ev.assess(rpoTarget: Double(run.tier.rpo.seconds))
@@ -255,8 +262,8 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
             ev.subscriptions[i].present = true
             ev.subscriptions[i].enabled = row.enabled
             ev.subscriptions[i].workerPid = row.workerPID
-            ev.subscriptions[i].receivedLSN = row.received
-            ev.subscriptions[i].latestEndLSN = row.latestEnd
+            ev.subscriptions[i].receivedLsn = row.received
+            ev.subscriptions[i].latestEndLsn = row.latestEnd
             ev.subscriptions[i].lastMessageAt = row.lastMessageAt
             ev.subscriptions[i].slotName = row.slotName
             ev.subscriptions[i].publications = row.publications
@@ -287,8 +294,8 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
             ev.slots[i].active = row.active
             ev.slots[i].walStatus = row.walStatus
             ev.slots[i].safeWalSizeBytes = row.safeWALSize
-            ev.slots[i].restartLSN = row.restart
-            ev.slots[i].confirmedFlushLSN = row.confirmedFlush
+            ev.slots[i].restartLsn = row.restart
+            ev.slots[i].confirmedFlushLsn = row.confirmedFlush
             ev.slots[i].confirmedLagBytes = row.confirmedLagBytes
             if end { ev.slots[i].retainedBytesEnd = row.retainedBytes } else { ev.slots[i].retainedBytes = row.retainedBytes }
         }
@@ -316,7 +323,7 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
         ev.probe.startedAt = run.context.now()
         let start = clock.now
         let flush = try await flushPosition(s, c.primary)
-        ev.primary.flushLSN = flush
+        ev.primary.flushLsn = flush
         let probe = StandbyProbe(clock: clock, pollInterval: pollInterval)
         let primary = c.primary
         let primaryClock: @Sendable () async throws -> Date = {
@@ -422,10 +429,10 @@ extension ReplicaMethod where C == ContinuousClock {
 extension ReplicaEvidence.Standby {
     /// Records one standby's probe.
     mutating func apply<C: Clock>(_ r: StandbyProbe<C>.Result, target: WALPosition) where C.Duration == Duration {
-        receiveLSN = r.first?.receive
-        replayLSN = r.first?.replay
-        receiveLSNEnd = r.last?.receive
-        replayLSNEnd = r.last?.replay
+        receiveLsn = r.first?.receive
+        replayLsn = r.first?.replay
+        receiveLsnEnd = r.last?.receive
+        replayLsnEnd = r.last?.replay
         byteGap = r.first?.receive.map { $0.bytes(to: target) }
         replayBacklogBytes = r.backlogBytes
         if let l = r.last, let recv = l.receive, let replay = l.replay { replayBacklogBytesEnd = replay.bytes(to: recv) }
