@@ -60,7 +60,7 @@ struct ReplicaSeamTests {
         #expect(r.checks.map(\.name) == ["a: orders", "a: fresh", "b: orders", "b: fresh"])
         #expect(r.measured.rpoSeconds == 0.012)
         #expect(r.measured.rtoSeconds == 30.4)
-        #expect(r.measured.recoveryPoint == nil)
+        #expect(r.measured.recoveryPoint == nil && r.measured.recoveryPointSource == "replica_probe")
         #expect(!r.phases.contains { $0.name == "teardown" })
         #expect(r.scratch.teardownSeconds == nil)
         #expect(r.environment.serverVersion == "15.18")

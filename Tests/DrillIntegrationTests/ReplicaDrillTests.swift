@@ -250,4 +250,64 @@ struct ReplicaDrillTests {
         #expect(r.findings.contains { $0.hasPrefix("cannot reach standby \(T.standbyName)") }, "\(r.findings)")
         expectNothingLeft(folder)
     }
+
+    @Test("the drill command: validate, plan shows each standby's lag, replica init prints the SQL, run exits 3 without pg_monitor")
+    func commandLine() async throws {
+        let t = T.shared
+        _ = try await t.start()
+        try await t.waitCaughtUp()
+        let folder = TempFolder("rcli")
+        let config = try ConfigFixture(in: folder, drills: [
+            "orders": try await Self.drill(heartbeat: true),
+            "nomon": try await Self.drill(user: T.nomon.user, heartbeat: false),
+        ])
+        let env = ["TMPDIR": folder.sub("scratch")]
+        let archive = folder.sub("archive")
+        let validate = try await DrillBinary.run(["validate", "--config", config.directory], environment: env)
+        #expect(validate.exitCode == 0, "\(validate.output)")
+        #expect(validate.stdout.contains("orders: tier critical, replica postgresql://drill_monitor@127.0.0.1:"))
+        let plan = try await DrillBinary.run(["plan", "orders", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(plan.exitCode == 0, "\(plan.output)")
+        #expect(plan.stdout.contains("orders [critical, replica, embedded]"))
+        #expect(plan.stdout.contains("replica probe: stby1 received in "), "\(plan.stdout)")
+        #expect(plan.stdout.contains("within the RPO target of 5m"))
+        let before = try await t.value(.primary, "SELECT seq::text FROM \(T.heartbeat)")
+        let initSQL = try await DrillBinary.run(["replica", "init", "orders", "--config", config.directory], environment: env)
+        #expect(initSQL.exitCode == 0, "\(initSQL.output)")
+        #expect(initSQL.stdout.contains("GRANT pg_monitor TO \(T.monitor.user);"))
+        #expect(initSQL.stdout.contains("CREATE TABLE IF NOT EXISTS \(T.heartbeat)"))
+        #expect(try await t.value(.primary, "SELECT seq::text FROM \(T.heartbeat)") == before, "plan and init write nothing")
+        let run = try await DrillBinary.run(["run", "nomon", "--config", config.directory, "--archive", archive], environment: env)
+        #expect(run.exitCode == 3, "\(run.output)")
+        #expect(run.stdout.contains("FAILED"))
+        #expect(run.output.contains("GRANT pg_monitor TO \(T.nomon.user);"), "\(run.output)")
+        // A real run: without clone the RTO is unverified (exit 1); metrics, JUnit and the audit report take it.
+        let prom = folder.file("drill.prom"), junit = folder.file("junit.xml"), audit = folder.file("audit.html")
+        let orders = try await DrillBinary.run(["run", "orders", "--config", config.directory, "--archive", archive,
+                                                "--metrics-file", prom, "--junit", junit], environment: env)
+        #expect(orders.exitCode == 1, "\(orders.output)")
+        let metrics = try String(contentsOfFile: prom, encoding: .utf8)
+        #expect(metrics.contains("drill_replication_lag_seconds{drill=\"orders\",tier=\"critical\",standby=\"stby1\"} "))
+        #expect(metrics.contains("drill_replication_lag_bytes{drill=\"orders\",tier=\"critical\",standby=\"stby1\"} "))
+        #expect(metrics.contains("drill_rpo_seconds{drill=\"orders\",tier=\"critical\"} "))
+        let check = try ToolProcess.run("/usr/bin/promtool", ["check", "metrics"], input: Data(metrics.utf8))
+        #expect(check.status == 0 && check.stdout.isEmpty && check.stderr.isEmpty, "promtool: \(check.stdout)\(check.stderr)")
+        let parsed = try ToolProcess.run("/usr/bin/env", ["python3", "-c", """
+            import sys
+            from junitparser import JUnitXml
+            for suite in JUnitXml.fromfile(sys.argv[1]):
+                for case in suite:
+                    print(suite.name, case.name, "passed" if case.is_passed else "failed")
+            """, junit])
+        #expect(parsed.status == 0, "\(parsed.stderr)")
+        #expect(parsed.stdout.contains("orders standby: stby1 passed"), "\(parsed.stdout)")
+        #expect(parsed.stdout.contains("orders RTO within 1h failed"))
+        let report = try await DrillBinary.run(["report", "--since", "1d", "--output", audit, "--config", config.directory,
+                                                "--archive", archive], environment: env)
+        #expect(report.exitCode == 0, "\(report.output)")
+        let html = try String(contentsOfFile: audit, encoding: .utf8)
+        #expect(html.contains("RPO per run (target 5m)"))
+        #expect(html.contains("orders"))
+        expectNothingLeft(folder)
+    }
 }

@@ -37,6 +37,8 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
             if let rp = restored.recoveryPoint {
                 state.report.measured.recoveryPoint = rp
                 state.report.measured.recoveryPointSource = restored.recoveryPointSource
+            } else if restored.rpo != nil {
+                state.report.measured.recoveryPointSource = restored.recoveryPointSource
             }
             state.rpoReference = restored.rpoReference
             state.methodRPO = restored.rpo
