@@ -26,6 +26,7 @@ struct ReplicaSeamTests {
         var rpo: MethodMeasure
         var rto: MethodMeasure
         var violations: [String] = []
+        var hasRestorePoints: Bool { false }
         func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
             RestorePoint(uri: "postgresql://m@p/postgres", name: "a, b", format: "replica")
         }
@@ -37,7 +38,7 @@ struct ReplicaSeamTests {
         }
     }
 
-    func run(_ method: FakeReplica) async -> (DrillReport, [String]) {
+    func run(_ method: FakeReplica, tier: TierConfig? = nil) async -> (DrillReport, [String]) {
         let clock = ManualClock(), log = FakeLog(), connector = RecordingConnector()
         var deps = DrillDependencies.fake(store: FakeStore(object: nil, head: []), restorer: FakeRestorer(clock: clock, behaviour: .succeed(seconds: 1), log: log),
                                           provisioner: FakeProvisioner(clock: clock, seconds: 1, log: log),
@@ -49,7 +50,7 @@ struct ReplicaSeamTests {
         let drill = DrillConfig(name: "orders", tier: "critical", settings: settings,
                                 checks: [CheckConfig(name: "orders", sql: "SELECT 1", expect: Expectation(min: 1)),
                                          CheckConfig(name: "fresh", sql: "SELECT 1", expect: Expectation(min: 1))])
-        let report = await DrillRunner(deps: deps, clock: clock).run(drill, tier: tier)
+        let report = await DrillRunner(deps: deps, clock: clock).run(drill, tier: tier ?? self.tier)
         return (report, connector.hosts.withLock { $0 })
     }
 
@@ -64,6 +65,25 @@ struct ReplicaSeamTests {
         #expect(!r.phases.contains { $0.name == "teardown" })
         #expect(r.scratch.teardownSeconds == nil)
         #expect(r.environment.serverVersion == "15.18")
+    }
+
+    @Test func aTiersRetentionPromiseIsNotAboutAReplicaDrill() async {
+        var t = tier
+        t.retention = DrillDuration(seconds: 30 * 86_400)
+        t.backupInterval = DrillDuration(seconds: 86_400)
+        let (r, _) = await run(FakeReplica(rpo: .measured(seconds: 0.01), rto: .measured(seconds: 31)), tier: t)
+        #expect(r.status == .compliant, "\(r.findings)")
+        #expect(r.coverage == nil)
+        #expect(!ReplicaMethod(link: NoLink(), cloner: nil).hasRestorePoints)
+    }
+
+    struct NoLink: ReplicaLink {
+        func open(_ url: String, kind: ReplicaSessionKind, limits: ReplicaLimits) async throws -> any ReplicaSession {
+            throw ReplicaLinkError(.unreachable, "no network in unit tests")
+        }
+        func checkConnection(_ url: String, database: String?, limits: ReplicaLimits) throws -> ConnectionParameters {
+            ConnectionParameters([:])
+        }
     }
 
     @Test func anUnmeasuredRTOIsUnverifiedAndDoesNotPass() async {
