@@ -57,6 +57,8 @@ struct ReplicaDrillTests {
         print("healthy: rpo \(r.measured.rpoSeconds.map { "\($0)" } ?? "-") s, rto \(r.measured.rtoSeconds.map { "\($0)" } ?? "-") s, findings \(r.findings), phases \(r.phases.map { "\($0.name) \($0.seconds)" })")
         if ProcessInfo.processInfo.environment["REPLICA_REPORT"] != nil { print(String(decoding: try r.jsonData(), as: UTF8.self)) }
         #expect(r.status == .compliant, "\(r.findings)")
+        #expect(r.method == .replica && r.backup.format == "replica" && r.backup.sizeBytes == nil)
+        #expect(r.measured.recoveryPointSource == "replica_probe")
         let s = try standby(r)
         #expect(s.present && s.state == "streaming" && s.inRecovery == true && s.problems.isEmpty, "\(s.problems)")
         let rpo = try #require(r.measured.rpoSeconds)

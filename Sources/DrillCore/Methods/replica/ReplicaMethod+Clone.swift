@@ -19,6 +19,12 @@ extension ReplicaMethod {
         if f.tablespaces > 0 {
             throw DrillError(.unsupported, "standby \(c.from) has \(f.tablespaces) tablespace(s): drill does not clone tablespaces yet (pg_basebackup would write into their production paths)")
         }
+        // The copy needs disk and memory under the scratch root like any restore: wait for them (or fail) first. The
+        // report keeps the replica drill's own restore point.
+        try await run.located(RestorePoint(uri: c.url ?? standby.url, name: "clone of \(c.from)", format: "basebackup",
+                                           sizeBytes: facts.cloneBytes), staged: false)
+        run.record(point: try await locate(drill, run.context))
+        run.backup { $0.sizeBytes = nil }
         var block = ReplicaEvidence.Clone(from: c.from, detectionSeconds: Double(c.detection.seconds))
         block.maxRate = c.maxRate
         ev.clone = block

@@ -185,6 +185,8 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
     struct Facts: Sendable {
         var primary: PrimaryFacts
         var standbys: [String: StandbyFacts]
+        /// The clone's standby's databases, in bytes (for the host's resource check).
+        var cloneBytes: Int64?
     }
 
     func primaryFacts(_ s: ReplicaSettings, _ primary: any ReplicaSession) async throws -> PrimaryFacts {
@@ -274,7 +276,12 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
                 ev.subscriptions[i].heartbeatPublished = false
             }
         }
-        return Facts(primary: pf, standbys: standbyFacts)
+        var cloneBytes: Int64?
+        if let from = s.clone?.from, let session = c.standbys[from] {
+            let rows = try await ask(session, "standby \(from)") { try await $0.rows(ReplicaSQL.clusterSize) }
+            cloneBytes = ReplicaSQL.value(rows, 0).flatMap { Int64($0) }
+        }
+        return Facts(primary: pf, standbys: standbyFacts, cloneBytes: cloneBytes)
     }
 
     /// Reads the named slots and the subscriptions' slots on the primary (at the start of the drill, or its end).

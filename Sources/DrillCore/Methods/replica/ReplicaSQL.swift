@@ -37,6 +37,9 @@ public enum ReplicaSQL {
                (SELECT count(*)::text FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))
         """
 
+    /// The size of every database of a standby (what a clone copies), for the host's resource check.
+    public static let clusterSize = "SELECT sum(pg_database_size(oid))::text FROM pg_database"
+
     /// One poll of a standby: what it has received (flushed to its disk) and replayed (visible).
     public static let position = "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text"
 
@@ -87,7 +90,7 @@ public enum ReplicaSQL {
 
     /// Every statement sent to production for a drill with these names (for the test that none changes production).
     public static func all(table: String = "drill_heartbeat", slots names: [String] = ["s"], subscription: String = "sub") -> [String] {
-        [primaryFacts, senders, standbyFacts, position, flushPosition, clock, heartbeatWrite(table), heartbeatRead(table),
+        [primaryFacts, senders, standbyFacts, clusterSize, position, flushPosition, clock, heartbeatWrite(table), heartbeatRead(table),
          publishes(["p"], table: table), slots(names), self.subscription(subscription)]
     }
 
