@@ -20,6 +20,8 @@ public struct DrillError: Error, Sendable, CustomStringConvertible, Equatable {
         case recoveryFailed = "recovery_failed"
         /// The host has not enough free disk or memory for the drill (it was not started).
         case insufficientResources = "insufficient_resources"
+        /// A role lacks a privilege the drill needs (the message names the GRANT).
+        case permissionDenied = "permission_denied"
     }
 
     public var code: Code

@@ -43,10 +43,21 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                 if let rp = restored.recoveryPoint {
                     state.report.measured.recoveryPoint = rp
                     state.report.measured.recoveryPointSource = restored.recoveryPointSource
+                } else if restored.rpo != nil {
+                    state.report.measured.recoveryPointSource = restored.recoveryPointSource
                 }
                 state.rpoReference = restored.rpoReference
+                state.methodRPO = restored.rpo
+                state.methodRTO = restored.rto
+                state.violations = restored.violations
                 state.checked = restored.database
-                try await runChecks(drill, tier: tier, scratch: restored.database, state)
+                // A method returns a scratch database it adopted, or servers it borrowed (never torn down).
+                let targets = restored.database.map { [(label: String?.none, connection: $0.connection)] }
+                    ?? restored.checkTargets.map { (label: String?.some($0.label), connection: $0.connection) }
+                try await runChecks(drill, tier: tier, targets: targets, state)
+                if let version = restored.database?.serverVersion ?? restored.checkTargets.first?.serverVersion {
+                    state.report.environment.serverVersion = version
+                }
                 await checkCoverage(method, drill, tier: tier, state)
             }
         } catch is TimeLimitExceeded {
@@ -88,48 +99,54 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - Phases
 
-    func runChecks(_ drill: DrillConfig, tier: TierConfig, scratch: any ScratchDatabase, _ state: DrillState<C>) async throws {
+    /// Runs every check on every target: the restored scratch database (entries named by the check), or each server a
+    /// method borrowed (entries named `<label>: <check>`).
+    func runChecks(_ drill: DrillConfig, tier: TierConfig, targets: [(label: String?, connection: ConnectionParameters)],
+                   _ state: DrillState<C>) async throws {
         try Task.checkCancellation()
-        observer.phaseStarted(.checks, detail: "\(drill.checks.count) check\(drill.checks.count == 1 ? "" : "s")")
+        let total = drill.checks.count * targets.count
+        observer.phaseStarted(.checks, detail: "\(total) check\(total == 1 ? "" : "s")")
         state.beginPhase(.checks)
         let evaluator = CheckEvaluator(drillStart: state.startedAt, rpo: tier.rpo)
-        let connection: any QueryExecutor
-        do {
-            connection = try await deps.connector.connect(scratch.connection)
-        } catch {
-            state.failPhase(.checks, observer: observer)
-            throw error
-        }
-        for check in drill.checks {
-            if Task.isCancelled { break }
-            let t0 = clock.now
-            var entry = DrillReport.Check(name: check.name, sql: check.sql, expected: check.expect.describe(rpo: tier.rpo),
-                                          observed: nil, rows: nil, passed: false, seconds: 0, error: nil)
+        for target in targets {
+            let connection: any QueryExecutor
             do {
-                // The first row, and rows counted only as far as `rows` needs: never the whole result.
-                let result = try await connection.query(check.sql, timeout: check.timeout,
-                                                        countRowsUpTo: CheckOutput.rowsToCount(check.expect))
-                evaluator.evaluate(check.expect, result: result).record(into: &entry)
+                connection = try await deps.connector.connect(target.connection)
             } catch {
-                entry.error = CheckOutput.boundedError(describe(error))  // an error may quote the value
+                state.failPhase(.checks, observer: observer)
+                throw error
             }
-            entry.seconds = seconds(t0.duration(to: clock.now))
-            if !entry.passed { state.report.findings.append("Check \"\(check.name)\" failed: \(entry.error ?? "unexpected result")") }
-            observer.note("check \(entry.passed ? "passed" : "FAILED"): \(check.name) → \(CheckOutput.oneLine(entry.observed ?? "error"))")
-            state.report.checks.append(entry)
+            for check in drill.checks {
+                if Task.isCancelled { break }
+                let t0 = clock.now
+                let name = target.label.map { "\($0): \(check.name)" } ?? check.name
+                var entry = DrillReport.Check(name: name, sql: check.sql, expected: check.expect.describe(rpo: tier.rpo),
+                                              observed: nil, rows: nil, passed: false, seconds: 0, error: nil)
+                do {
+                    // The first row, and rows counted only as far as `rows` needs: never the whole result.
+                    let result = try await connection.query(check.sql, timeout: check.timeout,
+                                                            countRowsUpTo: CheckOutput.rowsToCount(check.expect))
+                    evaluator.evaluate(check.expect, result: result).record(into: &entry)
+                } catch {
+                    entry.error = CheckOutput.boundedError(describe(error))  // an error may quote the value
+                }
+                entry.seconds = seconds(t0.duration(to: clock.now))
+                if !entry.passed { state.report.findings.append("Check \"\(name)\" failed: \(entry.error ?? "unexpected result")") }
+                observer.note("check \(entry.passed ? "passed" : "FAILED"): \(name) → \(CheckOutput.oneLine(entry.observed ?? "error"))")
+                state.report.checks.append(entry)
+            }
+            await connection.close()
         }
-        await connection.close()
         try Task.checkCancellation()
         state.endPhase(.checks, ok: state.report.checks.allSatisfy(\.passed), observer: observer,
-                       detail: "\(state.report.checks.filter(\.passed).count)/\(drill.checks.count) passed")
+                       detail: "\(state.report.checks.filter(\.passed).count)/\(total) passed")
         state.usableAt = clock.now
-        state.report.environment.serverVersion = scratch.serverVersion
     }
 
     /// When the tier promises a retention or a backup interval: the restore points present against it. Broken promises
     /// make the drill non-compliant (DrillState.finish).
     func checkCoverage(_ method: any DrillMethod, _ drill: DrillConfig, tier: TierConfig, _ state: DrillState<C>) async {
-        guard tier.retention != nil || tier.backupInterval != nil else { return }
+        guard tier.retention != nil || tier.backupInterval != nil, method.hasRestorePoints else { return }
         do {
             let points = try await method.restorePoints(drill, deps.methodContext)
             let times = points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt }

@@ -23,6 +23,11 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     var checked: (any ScratchDatabase)?
     /// Set when the drill ran past its time limit (`restore.timeout`) and was stopped: the limit and when.
     var stopped: (limit: DrillDuration, at: C.Instant)?
+    /// An RPO / RTO the method measured itself (`Restored.rpo`, `.rto`): used instead of the arithmetic below.
+    var methodRPO: MethodMeasure?
+    var methodRTO: MethodMeasure?
+    /// Conditions the method found that make the drill non-compliant (`Restored.violations`).
+    var violations: [String] = []
 
     init(drill: DrillConfig, tier: TierConfig, startedAt: Date, start: C.Instant, clock: C, jobs: Int, hostName: String,
          drillVersion: String) {
@@ -89,7 +94,9 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         // Time you can trust: a recovery point after the drill's start is a clock problem on the backup's side, never a
         // negative RPO; the RPO is then not measured, and not met.
         var futureRecoveryPoint = false
-        if let rp = r.measured.recoveryPoint, rp > startedAt {
+        if let m = methodRPO {
+            r.measured.rpoSeconds = m.seconds.map { ($0 * 1000).rounded() / 1000 }
+        } else if let rp = r.measured.recoveryPoint, rp > startedAt {
             futureRecoveryPoint = true
             r.findings.append(TimeTrust.futureRecoveryPoint(rp, source: r.measured.recoveryPointSource, drillStart: startedAt))
         } else if let rp = r.measured.recoveryPoint {
@@ -103,7 +110,9 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             r.findings.append(TimeTrust.futureFileTime(modified, drillStart: startedAt))
         }
         r.failureCode = failureCode
-        if let usableAt, restored {
+        if let m = methodRTO {
+            r.measured.rtoSeconds = restored ? m.seconds.map { ($0 * 1000).rounded() / 1000 } : nil
+        } else if let usableAt, restored {
             r.measured.rtoSeconds = (seconds(start.duration(to: usableAt)) * 1000).rounded() / 1000
         } else if let stopped {
             // Not usable within the limit: the RTO measured so far, a lower bound.
@@ -119,14 +128,20 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         } else if !restored || failure != nil {
             r.status = .failed
         } else {
-            var misses: [String] = []
+            var misses = violations
             if let rto = r.measured.rtoSeconds, rto > Double(tier.rto.seconds) {
                 misses.append("Measured RTO \(formatSeconds(rto)) exceeds the \(tier.name) target of \(tier.rto).")
             }
-            if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
-                misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo): the newest backup is too old.")
+            if case .notMeasured(let why)? = methodRTO {
+                misses.append("The RTO was not measured (\(why)): the \(tier.name) RTO target of \(tier.rto) is unverified.")
             }
-            if futureRecoveryPoint {
+            if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
+                misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo)" +
+                              (methodRPO == nil ? ": the newest backup is too old." : "."))
+            }
+            if case .notMeasured(let why)? = methodRPO {
+                misses.append("The RPO was not measured (\(why)), so the \(tier.name) RPO target of \(tier.rpo) cannot be shown to hold.")
+            } else if futureRecoveryPoint {
                 misses.append("The RPO cannot be measured from a recovery point in the future, so the \(tier.name) target of \(tier.rpo) is not shown to hold.")
             } else if r.measured.rpoSeconds == nil {
                 misses.append("The recovery point of the backup is unknown, so the RPO cannot be shown to hold.")

@@ -40,6 +40,9 @@ public protocol MethodParser: Sendable {
     /// The top-level keys this method reads, besides the keys every drill has (`backup`, `wal`, `replica`, …).
     var keys: Set<String> { get }
     func parse(_ top: [String: JSONValue], reader: ConfigReader) -> (any MethodSettings)?
+    /// Whether a drill file without `backup.kind` is this method's, by a key only it has (`replica`). A requirement,
+    /// so `MethodParsers.kind(of:)` calls the method's own answer (default in MethodRegistry.swift: none).
+    func claims(_ top: [String: JSONValue]) -> Bool
 }
 
 /// A restore point a method found, without fetching it: a dump file, a base backup folder, a backup in a tool's
@@ -93,21 +96,73 @@ public struct PlanPoint: Sendable {
     }
 }
 
-/// What a method's restore produced: the database the checks run in, and the recovery point it reached.
+/// What a method's restore produced: the database the checks run in (or the servers they run on), the recovery point
+/// it reached, and, for methods that measure them themselves, the RPO and RTO.
 public struct Restored: Sendable {
-    /// Already adopted by the run's scratch scope (`MethodRun.adopt`): the runner tears it down.
-    public var database: any ScratchDatabase
+    /// Already adopted by the run's scratch scope (`MethodRun.adopt`): the runner tears it down. Nil when the checks
+    /// run on `checkTargets` instead.
+    public var database: (any ScratchDatabase)?
+    /// Servers the checks run on when there is no scratch database (a replica drill's standbys): borrowed, read-only,
+    /// never adopted, never torn down. Each check runs on each target; report entries carry the target's label.
+    public var checkTargets: [CheckTarget]
     /// The newest data the restored database holds (the last replayed commit, a dump's creation time); nil: unknown.
     public var recoveryPoint: Date?
     public var recoveryPointSource: String?
     /// What the recovery point is measured against when not the drill's start (a point-in-time target).
     public var rpoReference: Date?
+    /// An RPO the method measured itself (a replica's receive latency): used instead of the drill's start minus the
+    /// recovery point. `notMeasured` makes the drill non-compliant with the reason.
+    public var rpo: MethodMeasure?
+    /// An RTO the method measured itself (a replica's detection + promotion + replay): used instead of the runner's
+    /// clock. `notMeasured` leaves the RTO target unverified, which does not pass.
+    public var rto: MethodMeasure?
+    /// Conditions that make the drill non-compliant although it ran (a paused standby, a lost slot); each becomes a
+    /// finding.
+    public var violations: [String]
 
     public init(database: any ScratchDatabase, recoveryPoint: Date?, recoveryPointSource: String?, rpoReference: Date? = nil) {
         self.database = database
+        self.checkTargets = []
         self.recoveryPoint = recoveryPoint
         self.recoveryPointSource = recoveryPointSource
         self.rpoReference = rpoReference
+        self.violations = []
+    }
+
+    /// A method that restores nothing: the checks run on `checkTargets`, the method measured RPO and RTO.
+    public init(checkTargets: [CheckTarget], recoveryPointSource: String?, rpo: MethodMeasure, rto: MethodMeasure,
+                violations: [String] = []) {
+        self.database = nil
+        self.checkTargets = checkTargets
+        self.recoveryPointSource = recoveryPointSource
+        self.rpo = rpo
+        self.rto = rto
+        self.violations = violations
+    }
+}
+
+/// A server the checks run on that drill did not create (never a `ScratchDatabase`, so it cannot be torn down).
+public struct CheckTarget: Sendable, Equatable {
+    /// Names the target in the report's check entries (`stby1: orders visible`).
+    public var label: String
+    public var connection: ConnectionParameters
+    public var serverVersion: String?
+
+    public init(label: String, connection: ConnectionParameters, serverVersion: String? = nil) {
+        self.label = label
+        self.connection = connection
+        self.serverVersion = serverVersion
+    }
+}
+
+/// A figure a method measured, or why it could not.
+public enum MethodMeasure: Sendable, Equatable {
+    case measured(seconds: Double)
+    case notMeasured(reason: String)
+
+    public var seconds: Double? {
+        if case .measured(let s) = self { return s }
+        return nil
     }
 }
 
@@ -142,12 +197,17 @@ public protocol DrillMethod: Sendable {
     /// Every restore point the drill could restore, in any order (for retention coverage: how far back the
     /// backups go and where a backup night is missing). By default only the newest.
     func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint]
+    /// Whether the drill has restore points a tier's `retention` and `backup_interval` promises are about; a method
+    /// that restores no backups (`replica`) says no, and no coverage is checked. By default yes.
+    var hasRestorePoints: Bool { get }
     /// Finds the restore point and restores it, running its phases through `run` (which times them) and adopting
     /// every scratch database or cluster it creates into `run` as soon as it exists.
     func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored
 }
 
 extension DrillMethod {
+    public var hasRestorePoints: Bool { true }
+
     public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
         [try await locate(drill, context)]
     }

@@ -10,6 +10,7 @@ public enum MethodParsers {
         BarmanCloudParser(),
         BarmanParser(),
         PgBackRestParser(),
+        ReplicaParser(),
     ]
 
     public static func parser(for kind: MethodKind) -> (any MethodParser)? { all.first { $0.kind == kind } }

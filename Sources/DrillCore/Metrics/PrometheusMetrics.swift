@@ -26,6 +26,8 @@ public enum PrometheusMetrics {
             Family(name: "drill_rpo_target_seconds", help: "Recovery point objective of the drill's tier."),
             Family(name: "drill_compliant", help: "1 when the most recent run was compliant, else 0."),
             Family(name: "drill_phase_seconds", help: "Duration of each phase of the most recent run."),
+            Family(name: "drill_replication_lag_seconds", help: "Replica drills: each standby's measured RPO in the most recent run (receive latency, or the heartbeat age as an upper bound; +Inf when neither was measured)."),
+            Family(name: "drill_replication_lag_bytes", help: "Replica drills: WAL the standby had not received at the probe (the primary's flush position minus the standby's receive position)."),
         ]
         for drill in latest.keys.sorted() {
             let r = latest[drill]!
@@ -40,6 +42,10 @@ public enum PrometheusMetrics {
             var seen = Set<String>()
             for p in r.phases where seen.insert(p.name).inserted {
                 families[7].samples.append((labels + [("phase", p.name)], p.seconds))
+            }
+            for s in r.replica?.standbys ?? [] {
+                families[8].samples.append((labels + [("standby", s.name)], s.rpoSeconds ?? .infinity))
+                if let gap = s.byteGap { families[9].samples.append((labels + [("standby", s.name)], Double(gap))) }
             }
         }
         var out = ""

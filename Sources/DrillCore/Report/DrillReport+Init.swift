@@ -7,7 +7,8 @@ extension DrillReport {
                 measured: Measured, backup: Backup, restore: Restore, phases: [Phase], checks: [Check], findings: [String],
                 scratch: Scratch, environment: Environment, previousSHA256: String? = nil, wal: WAL? = nil,
                 failureCode: String? = nil, method: MethodKind? = nil, barman: BarmanEvidence? = nil,
-                pgbackrest: PgBackRestEvidence? = nil) {
+                pgbackrest: PgBackRestEvidence? = nil, replica: ReplicaEvidence? = nil) {
+        self.replica = replica
         self.method = method
         self.drill = drill
         self.tier = tier

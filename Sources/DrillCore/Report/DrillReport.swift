@@ -44,6 +44,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var barman: BarmanEvidence?
     /// `pgbackrest` drills: the backup restored, `pgbackrest verify`'s result, the WAL fetched and replayed.
     public var pgbackrest: PgBackRestEvidence?
+    /// `replica` drills: topology, probe, heartbeat, slots, subscriptions and the clone's RTO parts.
+    public var replica: ReplicaEvidence?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
 
@@ -52,7 +54,7 @@ public struct DrillReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
         case findings, scratch, environment, method, wal, barman, failureCode, coverage
-        case pgbackrest
+        case pgbackrest, replica
         case previousSHA256 = "previousSha256"
     }
 

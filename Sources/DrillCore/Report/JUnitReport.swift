@@ -1,7 +1,8 @@
 import Foundation
 
-/// JUnit XML for CI dashboards: one `<testsuite>` per drill, one `<testcase>` per check, plus the RTO and RPO
-/// targets; a drill that failed or was aborted adds a `restore` case with an `<error>` carrying its findings.
+/// JUnit XML for CI dashboards: one `<testsuite>` per drill, one `<testcase>` per check (and, for replica drills, per
+/// standby, slot and subscription), plus the RTO and RPO targets; a drill that failed or was aborted adds a `restore`
+/// case with an `<error>` carrying its findings.
 public enum JUnitReport {
     public static func render(_ reports: [DrillReport]) -> String {
         var suites: [String] = []
@@ -24,6 +25,14 @@ public enum JUnitReport {
                     body = "<failure type=\"check\" message=\"\(XML.escape(message))\">\(XML.escape(c.sql))</failure>"
                 }
                 cases.append(testcase(cls, "check: \(c.name)", c.seconds, body))
+            }
+            for part in r.restored ? r.replica.map(replicaParts) ?? [] : [] {
+                var body: String?
+                if !part.problems.isEmpty {
+                    failures += 1
+                    body = "<failure type=\"replica\" message=\"\(XML.escape(part.problems.joined(separator: "; ")))\"/>"
+                }
+                cases.append(testcase(cls, part.name, part.seconds ?? 0, body))
             }
             for (name, measured, target) in [("RTO", r.measured.rtoSeconds, r.target.rtoSeconds), ("RPO", r.measured.rpoSeconds, r.target.rpoSeconds)] {
                 var body: String?
@@ -54,6 +63,13 @@ public enum JUnitReport {
             </testsuites>
 
             """
+    }
+
+    /// Replica drills: one case per standby, slot and subscription, failed when it has a problem.
+    static func replicaParts(_ e: ReplicaEvidence) -> [(name: String, seconds: Double?, problems: [String])] {
+        e.standbys.map { ("standby: \($0.name)", $0.rpoSeconds, $0.problems) }
+            + e.slots.map { ("slot: \($0.name)", nil, $0.problems) }
+            + e.subscriptions.map { ("subscription: \($0.name)", $0.timeLagSeconds, $0.problems) }
     }
 
     static func testcase(_ cls: String, _ name: String, _ time: Double, _ body: String?) -> String {

@@ -196,12 +196,13 @@ public final class PGConnection: @unchecked Sendable {
 
 /// Parses a libpq connection string or URI into keywords with `PQconninfoParse`, so every libpq convention is honoured.
 public enum ConnInfo {
-    public static func parse(_ text: String) throws -> ConnectionParameters {
+    /// `key` names the drill file's key in the error (default `target.url`).
+    public static func parse(_ text: String, key: String = "target.url") throws -> ConnectionParameters {
         var err: UnsafeMutablePointer<CChar>?
         guard let opts = PQconninfoParse(text, &err) else {
             let msg = err.map { String(cString: $0) } ?? "invalid connection string"
             if let err { PQfreemem(err) }
-            throw DrillError(.configuration, "target.url is not a valid libpq connection string or URI: \(Redact.connectionText(PGConnection.clean(msg), secretsFrom: text))")
+            throw DrillError(.configuration, "\(key) is not a valid libpq connection string or URI: \(Redact.connectionText(PGConnection.clean(msg), secretsFrom: text))")
         }
         defer { PQconninfoFree(opts) }
         var out: [String: String] = [:]

@@ -67,9 +67,11 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
-                let points = try await method.restorePoints(d, deps.methodContext)
-                e.coverage = RetentionCoverage(times: points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt },
-                                               now: now, retention: tier.retention, interval: tier.backupInterval)
+                if method.hasRestorePoints {
+                    let points = try await method.restorePoints(d, deps.methodContext)
+                    e.coverage = RetentionCoverage(times: points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt },
+                                                   now: now, retention: tier.retention, interval: tier.backupInterval)
+                }
             } catch {
                 e.problem = URLRedaction.redactURLs(in: "\(error)")
             }
