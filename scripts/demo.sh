@@ -10,8 +10,7 @@ scripts/install-deps.sh
 export PATH="/opt/swift/usr/bin:$PATH"
 
 echo "== building drill" >&2
-swift build -c release --product drill 2>&1 | tail -1 >&2
-drill_bin="$(swift build -c release --show-bin-path)/drill"
+drill_bin="$(scripts/build.sh release | tail -n 1)"
 
 src=$(mktemp -d /tmp/drill-demo-source.XXXXXX)
 trap 'scripts/lib/source-cluster.sh stop "$src"' EXIT

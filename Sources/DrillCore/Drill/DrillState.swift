@@ -132,14 +132,16 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
             if let rto = r.measured.rtoSeconds, rto > Double(tier.rto.seconds) {
                 misses.append("Measured RTO \(formatSeconds(rto)) exceeds the \(tier.name) target of \(tier.rto).")
             }
-            if case .notMeasured(let why)? = methodRTO {
+            // (Not `if case … ? = methodRTO`: that pattern on the stored optional crashes the Swift 6.3 optimizer in
+            // release builds, "Found ownership error" in CopyPropagation.)
+            if let why = methodRTO?.notMeasuredReason {
                 misses.append("The RTO was not measured (\(why)): the \(tier.name) RTO target of \(tier.rto) is unverified.")
             }
             if let rpo = r.measured.rpoSeconds, rpo > Double(tier.rpo.seconds) {
                 misses.append("Measured RPO \(formatSeconds(rpo)) exceeds the \(tier.name) target of \(tier.rpo)" +
                               (methodRPO == nil ? ": the newest backup is too old." : "."))
             }
-            if case .notMeasured(let why)? = methodRPO {
+            if let why = methodRPO?.notMeasuredReason {
                 misses.append("The RPO was not measured (\(why)), so the \(tier.name) RPO target of \(tier.rpo) cannot be shown to hold.")
             } else if futureRecoveryPoint {
                 misses.append("The RPO cannot be measured from a recovery point in the future, so the \(tier.name) target of \(tier.rpo) is not shown to hold.")

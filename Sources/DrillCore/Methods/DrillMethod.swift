@@ -160,8 +160,18 @@ public enum MethodMeasure: Sendable, Equatable {
     case measured(seconds: Double)
     case notMeasured(reason: String)
 
+    // Not inlined: inlined into DrillState.finish, the switch on the stored optional crashes the Swift 6.3 optimizer in
+    // release builds ("Found ownership error", CopyPropagation).
+    @inline(never)
     public var seconds: Double? {
         if case .measured(let s) = self { return s }
+        return nil
+    }
+
+    /// Why it was not measured; nil when it was.
+    @inline(never)
+    public var notMeasuredReason: String? {
+        if case .notMeasured(let why) = self { return why }
         return nil
     }
 }

@@ -26,7 +26,9 @@ public struct ClusterRecovery: Sendable {
         try AtomicFile.write(Data(), to: signal, mode: 0o600)
         let conf = (data as NSString).appendingPathComponent("postgresql.conf")
         if !fm.fileExists(atPath: conf) { try AtomicFile.write(Data(), to: conf, mode: 0o600) }
-        for p in [hba, ident, signal, conf] { if let runAs = cluster.runAs { try runAs.chown(p) } }
+        if let runAs = cluster.runAs {
+            for p in [hba, ident, signal, conf] { try runAs.chown(p) }
+        }
         let extra = recovery + [("hba_file", hba), ("ident_file", ident)]
         try cluster.writeConfiguration(to: "postgresql.auto.conf", extra: extra)
         return extra
