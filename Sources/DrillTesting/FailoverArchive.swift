@@ -22,7 +22,7 @@ public enum FailoverArchive {
         }
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         let cluster = try EmbeddedCluster.create(name: "failover", scratchRoot: scratch, binaries: binaries, settings: [],
-                                                 logger: Logger(label: "test-failover"))
+                                                 logger: Logger(label: "test-failover"), account: .fixed(runAs))
         do {
             try fm.createDirectory(atPath: cluster.dataDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             for name in try fm.contentsOfDirectory(atPath: backup) where name != "backup_manifest" {

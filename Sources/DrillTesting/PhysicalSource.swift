@@ -32,8 +32,10 @@ public actor PhysicalSource {
             ("archive_command", "test ! -f '\(archive)/%f' && cp '%p' '\(archive)/%f'"),
             ("fsync", "on"), ("synchronous_commit", "on"), ("full_page_writes", "on"), ("log_timezone", "UTC"),
         ]
+        // Production runs as postgres (and owns its archive), not in drill's sandbox.
         let c = try await EmbeddedCluster.start(name: "psource", scratchRoot: folder.path, binaries: binaries,
-                                                settings: settings, logger: Logger(label: "test-physical-source"))
+                                                settings: settings, logger: Logger(label: "test-physical-source"),
+                                                account: .fixed(try RunAs.forScratchServer()))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory, folder.path])
         return (c, folder)
     }

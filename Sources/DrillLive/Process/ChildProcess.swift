@@ -6,7 +6,8 @@ import Foundation
 ///   as Foundation.Process passes them on, would make the restore tools deaf to SIGTERM);
 /// - every descriptor except 0, 1 and 2 is closed in the child, and our pipes are close-on-exec, so no other child
 ///   inherits a pipe end (an inherited write end keeps a reader from ever seeing end-of-file);
-/// - captured output is bounded.
+/// - captured output is bounded;
+/// - the child inherits drill's environment only as `ProcessSpec.inherit` says (never its credentials by default).
 public final class ChildProcess: @unchecked Sendable {
     public let spec: ProcessSpec
     /// The write end of the child's standard input, when `stdin` is `.pipe`. Close it to send end-of-file.
@@ -24,6 +25,7 @@ public final class ChildProcess: @unchecked Sendable {
     private var started = ContinuousClock.now
     private var ended: ContinuousClock.Instant?
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var blockedWaiters: [DispatchSemaphore] = []
     public private(set) var pid: Int32 = 0
 
     /// A broken pipe must be an error to handle, not the end of the tool (a restore tool may exit before reading all).
@@ -142,6 +144,8 @@ public final class ChildProcess: @unchecked Sendable {
             exited = true
             status = st
             ended = ContinuousClock.now
+            for s in blockedWaiters { s.signal() }
+            blockedWaiters = []
             defer { waiters = [] }
             return waiters
         }
@@ -183,6 +187,36 @@ public final class ChildProcess: @unchecked Sendable {
     /// Runs a child to completion.
     public static func run(_ spec: ProcessSpec) async throws -> ProcessResult {
         try await ChildProcess(spec).wait()
+    }
+
+    /// Waits for the child to exit, blocking the calling thread, for at most `timeout` seconds (nil: as long as it
+    /// takes). For short administrative commands run from synchronous code. Nil when the time ran out.
+    public func waitBlocking(timeout: Double? = nil) -> ProcessResult? {
+        let s = DispatchSemaphore(value: 0)
+        let done = lock.withLock {
+            if exited { return true }
+            blockedWaiters.append(s)
+            return false
+        }
+        if !done {
+            if let timeout {
+                guard s.wait(timeout: .now() + timeout) == .success else { return nil }
+            } else {
+                s.wait()
+            }
+        }
+        let out = outCapture?.finish(timeout: 5) ?? ""
+        let err = errCapture?.finish(timeout: 5) ?? ""
+        let st = lock.withLock { status }
+        return ProcessResult(exitCode: drill_wifexited(st) != 0 ? drill_wexitstatus(st) : nil,
+                             signal: drill_wifsignaled(st) != 0 ? drill_wtermsig(st) : nil, stdout: out, stderr: err)
+    }
+
+    /// Runs a short command to completion from synchronous code; a start failure is exit status 127.
+    public static func runBlocking(_ spec: ProcessSpec) -> ProcessResult {
+        do { return try ChildProcess(spec).waitBlocking()! } catch {
+            return ProcessResult(exitCode: 127, signal: nil, stdout: "", stderr: "\(error)")
+        }
     }
 }
 

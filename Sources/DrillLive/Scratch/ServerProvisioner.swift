@@ -5,15 +5,25 @@ import Logging
 /// Provisions a scratch database on a server the user gives (`target.url`). It creates
 /// `drill_<drill>_<UTC timestamp>_<random>`, refuses to use a database that already exists, and drops only what it
 /// created.
+///
+/// The restore runs as the URL's user, who owns the new database: drill creates no role on a server it does not own
+/// (roles are shared by every database there, and one left behind by a killed drill would outlive it). So that user
+/// must not be able to do what a hostile backup would want: a superuser, a member of `pg_execute_server_program`,
+/// `pg_read_server_files` or `pg_write_server_files`, or (before PostgreSQL 16, where CREATEROLE can grant those) a
+/// CREATEROLE user is refused unless `restoreAs` is `.superuser`.
 public struct ServerProvisioner: ScratchProvisioner {
     public var url: String
+    /// Whom the restore may run as (`restore.as`; TODO(phase 2): from the drill's config).
+    public var restoreAs: RestoreAs
     public var now: @Sendable () -> Date
     /// Chooses the database name (injected so tests can force a collision).
     public var name: @Sendable (_ drill: String, _ at: Date) -> String
     public var logger: Logger
 
     public init(url: String, now: @escaping @Sendable () -> Date, logger: Logger,
-                name: @escaping @Sendable (String, Date) -> String = { ScratchNaming.databaseName(drill: $0, at: $1) }) {
+                name: @escaping @Sendable (String, Date) -> String = { ScratchNaming.databaseName(drill: $0, at: $1) },
+                restoreAs: RestoreAs = .owner) {
+        self.restoreAs = restoreAs
         self.url = url
         self.now = now
         self.name = name
@@ -30,6 +40,9 @@ public struct ServerProvisioner: ScratchProvisioner {
             throw DrillError(.connectionFailed, "cannot connect to the target server (\(admin.display)): \(Redact.connectionText("\(error)", secretsFrom: url))")
         }
         defer { conn.close() }
+        if restoreAs == .owner, let power = try Self.dangerousPrivilege(conn) {
+            throw DrillError(.provisionFailed, "the target server's user \(admin.keywords["user"] ?? "(default)") \(power): SQL from the backup would run with that power on the server's host. drill restores as the URL's user and creates no role on a server it does not own: give a user with CREATEDB and nothing more, or, if the backups are trusted, set \"restore\": { \"as\": \"superuser\" } in the drill file")
+        }
         let exists = try conn.execSync("SELECT 1 FROM pg_database WHERE datname = \(PGConnection.quoteLiteral(database))")
         if !exists.isEmpty {
             throw DrillError(.databaseExists, "database \(database) already exists on the target server: drill never restores into an existing database")
@@ -43,6 +56,27 @@ public struct ServerProvisioner: ScratchProvisioner {
         }
         logger.info("created scratch database", metadata: ["database": "\(database)", "server": "\(admin.display)"])
         return ServerScratch(admin: admin, database: database, serverVersion: conn.serverVersion)
+    }
+}
+
+extension ServerProvisioner {
+    /// What the connected user could do beyond its own database, nil when nothing.
+    static func dangerousPrivilege(_ conn: PGConnection) throws -> String? {
+        let row = try conn.execSync("""
+            SELECT rolsuper, rolcreaterole, current_setting('server_version_num')::int,
+                   pg_has_role(current_user, 'pg_execute_server_program', 'USAGE'),
+                   pg_has_role(current_user, 'pg_read_server_files', 'USAGE'),
+                   pg_has_role(current_user, 'pg_write_server_files', 'USAGE')
+            FROM pg_roles WHERE rolname = current_user
+            """).first ?? []
+        func yes(_ i: Int) -> Bool { row.count > i && row[i] == "t" }
+        if yes(0) { return "is a superuser" }
+        if yes(3) { return "may run programs on the server (pg_execute_server_program)" }
+        if yes(4) || yes(5) { return "may read or write the server's files (pg_read_server_files / pg_write_server_files)" }
+        if yes(1), let version = row.count > 2 ? row[2].flatMap({ Int($0) }) : nil, version < 160000 {
+            return "has CREATEROLE, which before PostgreSQL 16 can grant itself pg_execute_server_program"
+        }
+        return nil
     }
 }
 
