@@ -27,6 +27,7 @@ struct DrillCommand: AsyncParsableCommand {
             AlertCommand.self,
             HistoryCommand.self,
             ReportCommand.self,
+            CleanupCommand.self,
         ]
     )
 

@@ -45,11 +45,20 @@ public struct ProcessSpec: Sendable, Equatable {
     public var stderr: Output
     /// What the child inherits of drill's environment.
     public var inherit: Inheritance
+    /// The child gets SIGKILL when drill dies, however it dies (PR_SET_PDEATHSIG, through `setpriv --pdeathsig`).
+    /// `ChildProcess` spawns every child from one thread that lives as long as drill, so the signal means "drill is
+    /// gone", not "the spawning thread ended". Off for a process that must outlive drill (its watchdog).
+    public var dieWithParent: Bool
+    /// The child starts a new session (setsid): a terminal's Ctrl-C or a signal to drill's process group misses it.
+    public var newSession: Bool
+    /// Descriptors of drill the child receives as 3, 4, …, in order (every other descriptor is closed in the child).
+    public var passDescriptors: [Int32]
 
     public init(executable: String, arguments: [String], environment: [String: String] = [:],
                 unsetEnvironment: [String] = [], workingDirectory: String? = nil, stdin: Input = .null,
                 stdout: Output = .capture(limit: 64 * 1024), stderr: Output = .capture(limit: 64 * 1024),
-                inherit: Inheritance = .all) {
+                inherit: Inheritance = .all, dieWithParent: Bool = true, newSession: Bool = false,
+                passDescriptors: [Int32] = []) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -59,6 +68,9 @@ public struct ProcessSpec: Sendable, Equatable {
         self.stdout = stdout
         self.stderr = stderr
         self.inherit = inherit
+        self.dieWithParent = dieWithParent
+        self.newSession = newSession
+        self.passDescriptors = passDescriptors
     }
 
     /// The command line for logs (arguments only; the environment is never shown).

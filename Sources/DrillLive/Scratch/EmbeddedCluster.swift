@@ -10,7 +10,8 @@ import Logging
 /// `runAs.wrap` run as a dedicated account leased to this cluster alone (`ScratchAccounts`), inside the cluster's own
 /// cgroup (`ScratchCgroup`) when cgroups v2 are writable, with no way to gain privileges, and with an environment
 /// built from an allow-list (locale, time zone, a fixed `PATH`, `HOME` = the cluster's folder): none of drill's
-/// credentials.
+/// credentials. A watchdog (`ScratchWatchdog`) kills all of it if drill dies first, and the cluster is recorded in the
+/// scratch root's `RunRegistry` until teardown, so that a later drill removes what a killed one left.
 public final class EmbeddedCluster: @unchecked Sendable {
     public let binaries: PostgresBinaries
     /// The private folder holding `data/`, the server log and (when short enough) the socket folder.
@@ -26,6 +27,11 @@ public final class EmbeddedCluster: @unchecked Sendable {
     /// The cgroup holding the cluster's processes, when cgroups v2 can be used.
     public let cgroup: ScratchCgroup?
     let lease: ScratchLease?
+    let watchdog: ScratchWatchdog?
+    let registry: RunRegistry?
+    let registryID: String
+    /// The name the cluster was created for (the drill's), as recorded in the registry.
+    public internal(set) var drillName = ""
     private var server: ChildProcess?
     private let logger: Logger
     private let lock = NSLock()
@@ -43,7 +49,8 @@ public final class EmbeddedCluster: @unchecked Sendable {
     }
 
     init(binaries: PostgresBinaries, root: String, socketDirectory: String, port: Int, runAs: RunAs?,
-         settings: [(String, String)], logger: Logger, cgroup: ScratchCgroup? = nil, lease: ScratchLease? = nil) {
+         settings: [(String, String)], logger: Logger, cgroup: ScratchCgroup? = nil, lease: ScratchLease? = nil,
+         watchdog: ScratchWatchdog? = nil, registry: RunRegistry? = nil, registryID: String = UUID().uuidString) {
         self.binaries = binaries
         self.root = root
         self.dataDirectory = (root as NSString).appendingPathComponent("data")
@@ -54,6 +61,9 @@ public final class EmbeddedCluster: @unchecked Sendable {
         self.logger = logger
         self.cgroup = cgroup
         self.lease = lease
+        self.watchdog = watchdog
+        self.registry = registry
+        self.registryID = registryID
     }
 
     /// Creates, configures and starts a cluster under `scratchRoot`. On any failure, including cancellation, whatever
@@ -94,7 +104,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
 
     /// Who the server runs as.
     public enum ServerAccount: Sendable, Equatable {
-        /// The sandbox: a dedicated account leased to this cluster (when drill is root), its own cgroup.
+        /// The sandbox: a dedicated account leased to this cluster (when drill is root), its own cgroup, a watchdog.
         case sandboxed
         /// A given account (nil: drill's own), no lease: for a cluster that plays production in tests, which runs as
         /// `postgres` as production does. Its processes are not swept (the account is not drill's).
@@ -104,8 +114,11 @@ public final class EmbeddedCluster: @unchecked Sendable {
     /// Creates the cluster's private folders (root, socket folder) and chooses a port, without `initdb` and without
     /// starting anything: the caller populates `dataDirectory` (e.g. from a base backup), then calls
     /// `writeConfiguration(to:extra:)` and `launch(readyWithin:)`. Call `teardown()` on every path afterwards.
+    ///
+    /// First removes what dead drills left under `scratchRoot` (`RunCleanup`), so every method that provisions does.
     public static func create(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
                               logger: Logger, account: ServerAccount = .sandboxed) throws -> EmbeddedCluster {
+        RunCleanup.cleanDeadRuns(scratchRoot: scratchRoot, logger: logger)
         let lease: ScratchLease?
         var runAs: RunAs?
         var cgroup: ScratchCgroup?
@@ -121,6 +134,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
         }
         var root: String?
         var socketDir: String?
+        var watchdog: ScratchWatchdog?
         do {
             let made = try makePrivateDirectory(under: scratchRoot, prefix: "drill-\(name.prefix(24))-")
             root = made
@@ -132,15 +146,22 @@ public final class EmbeddedCluster: @unchecked Sendable {
                                                         attributes: [.posixPermissions: 0o700])
             }
             socketDir = socket
+            if case .sandboxed = account {
+                watchdog = try ScratchWatchdog(account: runAs, cgroup: cgroup, lockFD: lease?.lockDescriptor ?? -1)
+            }
             let cluster = EmbeddedCluster(binaries: binaries, root: made, socketDirectory: socket, port: try freePort(),
-                                          runAs: runAs, settings: settings, logger: logger, cgroup: cgroup, lease: lease)
+                                          runAs: runAs, settings: settings, logger: logger, cgroup: cgroup, lease: lease,
+                                          watchdog: watchdog, registry: account == .sandboxed ? RunRegistry.at(scratchRoot) : nil)
+            cluster.drillName = name
             if let runAs {
                 try cluster.checkTraversable(made, by: runAs)
                 try runAs.chown(made)
                 try runAs.chown(socket)
             }
+            cluster.registry?.add(cluster.registryItem())
             return cluster
         } catch {
+            watchdog?.finish()
             if let root { try? FileManager.default.removeItem(atPath: root) }
             if let socketDir, let root, !socketDir.hasPrefix(root) { try? FileManager.default.removeItem(atPath: socketDir) }
             cgroup?.remove()
@@ -149,13 +170,23 @@ public final class EmbeddedCluster: @unchecked Sendable {
         }
     }
 
+    /// The cluster as the run registry records it.
+    func registryItem(server: RunItem.Process? = nil) -> RunItem {
+        RunItem(id: registryID, kind: .cluster, drill: drillName,
+                paths: socketDirectory.hasPrefix(root) ? [root] : [root, socketDirectory],
+                processes: server.map { [$0] } ?? [],
+                account: runAs.map { RunItem.Account(user: $0.user, uid: $0.uid, gid: $0.gid, dedicated: $0.dedicated, slot: lease?.slot) },
+                cgroup: cgroup?.path)
+    }
+
     /// The environment of the server and `initdb`: an allow-list (locale, time zone), a fixed `PATH`, `HOME` in the
     /// cluster's folder. Nothing of drill's credentials or configuration.
     func serverSpec(_ executable: String, _ arguments: [String], stdout: ProcessSpec.Output = .capture(limit: 64 * 1024),
-                    stderr: ProcessSpec.Output = .capture(limit: 64 * 1024)) -> ProcessSpec {
-        let (exe, argv) = runAs?.wrap(executable, arguments) ?? (executable, arguments)
+                    stderr: ProcessSpec.Output = .capture(limit: 64 * 1024), dieWithParent: Bool = true) -> ProcessSpec {
+        let (exe, argv) = runAs?.wrap(executable, arguments, dieWithParent: dieWithParent) ?? (executable, arguments)
         return ProcessSpec(executable: exe, arguments: argv, environment: ["PATH": ProcessSpec.safePath, "HOME": root],
-                           workingDirectory: root, stdout: stdout, stderr: stderr, inherit: .only(ProcessSpec.localeAndZone))
+                           workingDirectory: root, stdout: stdout, stderr: stderr, inherit: .only(ProcessSpec.localeAndZone),
+                           dieWithParent: dieWithParent)
     }
 
     /// The `initdb` options that shape a scratch cluster (the template cache is keyed by them).
@@ -239,9 +270,12 @@ public final class EmbeddedCluster: @unchecked Sendable {
         if let runAs { try runAs.chown(log) }
         // The server never gets drill's credentials: its environment is an allow-list (a restored copy runs
         // production's roles: its superusers could read the environment with COPY ... FROM PROGRAM).
+        // No parent-death signal on the server (a `--keep` cluster outlives drill): the watchdog stops it instead.
         let child = try ChildProcess(serverSpec(binaries.path("postgres"), ["-D", dataDirectory], stdout: .file(log),
-                                                stderr: .file(log)))
+                                                stderr: .file(log), dieWithParent: false))
         lock.withLock { server = child }
+        watchdog?.watch(pid: child.pid)
+        registry?.add(registryItem(server: RunItem.Process.of(child.pid)))
         let probe = connection()
         let deadline = readyWithin.map { Date().addingTimeInterval($0) } ?? .distantFuture
         while true {
@@ -286,10 +320,12 @@ public final class EmbeddedCluster: @unchecked Sendable {
     public func teardown() async -> TeardownResult {
         var notes = stopServer()
         let child: ChildProcess? = lock.withLock { server }
-        // What outlived the server (a program the restore started and detached), killed; then a check that nothing
-        // is left.
+        // What outlived the server (a program the restore started and detached), then the watchdog's sweep (the path a
+        // dead drill takes too), then drill's own, which checks that nothing is left.
         let dedicated = runAs?.dedicated == true
         let outlived = Set((dedicated ? ProcessTable.live(uid: runAs!.uid).map(\.pid) : []) + (cgroup?.processes() ?? []))
+            .subtracting([watchdog?.pid].compactMap { $0 })
+        watchdog?.finish()
         var swept = ScratchSweep.Outcome(killed: 0, remaining: [])
         if let runAs, dedicated || cgroup != nil {
             swept = ScratchSweep.killAll(runAs, cgroup: cgroup)
@@ -305,6 +341,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
         }
         let gone = !fm.fileExists(atPath: root) && !fm.fileExists(atPath: socketDirectory) && !(child?.isRunning ?? false)
             && swept.remaining.isEmpty
+        if gone { registry?.remove(registryID) }
         if swept.remaining.isEmpty && !(child?.isRunning ?? false) { lease?.release() }
         lock.withLock { removed = gone }
         let sandbox = runAs.map { $0.dedicated ? "; no process of \($0.user) left" : "" } ?? ""
@@ -312,8 +349,11 @@ public final class EmbeddedCluster: @unchecked Sendable {
                                                      : notes.joined(separator: "; "))
     }
 
-    /// Leaves the cluster running after drill exits (`drill run --keep`): its account stays taken while the server runs.
+    /// Leaves the cluster running after drill exits (`drill run --keep`): the watchdog leaves, the registry forgets it
+    /// (it is the user's now), and its account stays taken while the server runs.
     public func keepRunning() {
+        watchdog?.keep()
+        registry?.remove(registryID)
         if let pid = serverPID { lease?.keep(serverPID: pid) } else { lease?.release() }
     }
 

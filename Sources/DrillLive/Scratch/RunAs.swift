@@ -42,10 +42,12 @@ public struct RunAs: Sendable, Equatable {
     }
 
     /// Wraps a command so it runs as this user: `setpriv` execs directly (the pid is the program's own), with no way
-    /// to gain privileges (`--no-new-privs`: no set-user-ID program, no file capability). With a `cgroup`, a shell
-    /// first moves itself into it, then execs `setpriv`.
-    public func wrap(_ executable: String, _ arguments: [String]) -> (String, [String]) {
-        let options = ["--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--no-new-privs"]
+    /// to gain privileges (`--no-new-privs`: no set-user-ID program, no file capability), and, unless
+    /// `dieWithParent` is false, killed when drill dies (spawn it with `ChildProcess`, whose spawning thread lives as
+    /// long as drill). With a `cgroup`, a shell first moves itself into it, then execs `setpriv`.
+    public func wrap(_ executable: String, _ arguments: [String], dieWithParent: Bool = true) -> (String, [String]) {
+        var options = ["--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--no-new-privs"]
+        if dieWithParent { options += ["--pdeathsig", "KILL"] }
         let command = [Self.setpriv] + options + ["--", executable] + arguments
         guard let cgroup else { return (command[0], Array(command.dropFirst())) }
         return ("/bin/sh", ["-c", Self.joinCgroup, cgroup] + command)
