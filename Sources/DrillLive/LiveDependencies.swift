@@ -52,6 +52,7 @@ public enum LiveDependencies {
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
         deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
         deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))
+        deps.janitor = LiveRunJanitor(scratchRoot: scratchRoot, logger: logger)
         return deps
     }
 }

@@ -82,7 +82,7 @@ struct HardKillTests {
         #expect(cleanup.stdout.contains("removed: run pid \(child.pid) started"), "\(cleanup.output)")
         #expect(cleanup.stdout.contains("(drill slow) died without a report: removed 1 scratch cluster"), "\(cleanup.output)")
         #expect(cluster.allSatisfy { cleanup.stdout.contains($0) }, "names the folder: \(cleanup.output)")
-        #expect(Leftovers.scratchEntries(in: scratch).filter { !$0.hasPrefix("drill-stage-") }.isEmpty)
+        #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
         let notice = try #require(RunCleanup.pendingNotices(scratchRoot: scratch).first)
         #expect(notice.drill == "slow" && notice.pid == child.pid && notice.bytes > 1_000_000)
         #expect(notice.finding.hasPrefix("The previous run, pid \(child.pid) started "))
@@ -91,7 +91,7 @@ struct HardKillTests {
         #expect(again.stdout.contains("nothing to clean up"), "\(again.output)")
     }
 
-    @Test("SIGKILL during a download: the scratch server provisioned meanwhile is gone within seconds; the next drill removes its folder before it provisions")
+    @Test("SIGKILL during a download: the scratch server provisioned meanwhile is gone within seconds; the next drill removes the cluster and the staged download before it provisions, and its report says so")
     func killDuringDownload() async throws {
         let folder = TempFolder("kill9dl")
         let served = folder.sub("served")
@@ -118,8 +118,9 @@ struct HardKillTests {
         let survivors = await Self.waitGone(processes, within: 15)
         #expect(survivors.isEmpty, "still running after drill's SIGKILL: \(survivors.map { Self.command($0.pid) })")
         #expect(Leftovers.scratchEntries(in: scratch).contains { $0.hasPrefix("drill-shop-") })
+        #expect(Leftovers.scratchEntries(in: scratch).contains { $0.hasPrefix("drill-stage-shop-") }, "the staged part of the download")
 
-        // The next drill of any kind cleans the dead run's cluster before it provisions its own.
+        // The next run of the drill cleans the dead run's cluster and staging folder before it provisions its own.
         let backups = folder.sub("backups")
         _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
         let next = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups)])
@@ -127,8 +128,13 @@ struct HardKillTests {
                                             environment: ["TMPDIR": scratch])
         #expect(run.exitCode == 0, "\(run.output)")
         #expect(run.stderr.contains("removed what a dead drill left"), "\(run.stderr)")
-        #expect(!Leftovers.scratchEntries(in: scratch).contains { $0.hasPrefix("drill-shop-") })
-        #expect(RunCleanup.pendingNotices(scratchRoot: scratch).contains { $0.drill == "shop" && $0.pid == child.pid })
+        #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        let finding = try #require(report.findings.first { $0.hasPrefix("The previous run, pid \(child.pid) started ") }, "\(report.findings)")
+        #expect(finding.contains("died without a report; its scratch cluster and "))
+        #expect(finding.contains(" bytes of restored data were removed"))
+        #expect(report.status == .compliant, "a notice, not a failure: \(report.findings)")
+        #expect(RunCleanup.pendingNotices(scratchRoot: scratch).isEmpty, "the notice went into that report")
     }
 
     @Test("--keep: the kept cluster outlives drill (its watchdog stands down), and the next drill neither kills it nor takes its account")
@@ -161,5 +167,59 @@ struct HardKillTests {
         kill(server.pid, SIGQUIT)
         #expect(await Self.waitGone([RunItem.Process(pid: server.pid, startTicks: server.startTicks)], within: 15).isEmpty)
         for entry in Leftovers.scratchEntries(in: scratch) { try? FileManager.default.removeItem(atPath: (scratch as NSString).appendingPathComponent(entry)) }
+    }
+
+    @Test("SIGKILL during the WAL replay of a basebackup drill: the recovering server is gone within seconds, and the next run's report says the previous one died and what was removed")
+    func killDuringWALReplay() async throws {
+        let source = try await ArchivingCluster.start("killwal")
+        let folder = TempFolder("kill9wal")
+        let backups = folder.sub("backups")
+        try await source.psql("CREATE DATABASE ledger")
+        try await source.psql("CREATE TABLE entries (id bigserial PRIMARY KEY, note text, created_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+                              database: "ledger")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
+        // WAL to replay after the backup.
+        try await source.psql("INSERT INTO entries (note) SELECT repeat('x', 200) FROM generate_series(1, 200000)", database: "ledger")
+        try await source.switchWAL()
+        let drill = """
+            { "version": 1, "tier": "critical",
+              "backup": { "location": "\(backups)", "format": "basebackup" },
+              "wal": { "location": "\(source.archive)" },
+              "database": "ledger", "restore": { "profile": "fast" },
+              "checks": [ { "name": "entries", "sql": "SELECT count(*) FROM entries", "expect": { "equals": 200000 } } ] }
+            """
+        let config = try ConfigFixture(in: folder, drills: ["ledger": drill])
+        let archive = folder.sub("archive")
+        let scratch = folder.sub("scratch")
+        let child = try DrillBinary.start(["run", "ledger", "--config", config.directory, "--archive", archive],
+                                          environment: ["TMPDIR": scratch])
+        let watcher = StreamWatcher(try #require(child.stderrPipe))
+        #expect(await watcher.waitFor("wal_replay: started", timeout: 120), "\(watcher.contents)")
+        // The startup process replaying the WAL is held where it is (SIGSTOP), so the kill lands during the replay.
+        var startup: ProcessTable.Entry?
+        let deadline = Date().addingTimeInterval(30)
+        while startup == nil && Date() < deadline {
+            startup = ProcessTable.descendants(of: child.pid).first { Self.isScratchAccount($0) && Self.command($0.pid).contains("startup") }
+            if startup == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let replaying = try #require(startup, "no startup process seen: \(watcher.contents)")
+        kill(replaying.pid, SIGSTOP)
+        let processes = Self.snapshot(of: child.pid)
+        #expect(processes.contains { $0.pid == replaying.pid })
+        kill(child.pid, SIGKILL)
+        _ = await child.wait()
+        let survivors = await Self.waitGone(processes, within: 15)
+        #expect(survivors.isEmpty, "still running after drill's SIGKILL: \(survivors.map { Self.command($0.pid) })")
+        #expect(Leftovers.scratchEntries(in: scratch).contains { $0.hasPrefix("drill-ledger-") })
+
+        let next = try await DrillBinary.run(["run", "ledger", "--config", config.directory, "--archive", archive],
+                                             environment: ["TMPDIR": scratch])
+        #expect(next.exitCode == 0, "\(next.output)")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        let finding = try #require(report.findings.first { $0.hasPrefix("The previous run, pid \(child.pid) started ") }, "\(report.findings)")
+        #expect(finding.contains("died without a report; its scratch cluster and "), "\(finding)")
+        #expect(report.checks.first?.observed == "200000")
+        #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
+        await source.stop()
     }
 }

@@ -2,7 +2,6 @@ import DrillCore
 import DrillLive
 import DrillTesting
 import Foundation
-import Logging
 import Testing
 
 /// A backup is untrusted input: hostile real dumps are restored, and PostgreSQL itself refuses what they try, because
@@ -84,7 +83,10 @@ struct SandboxTests {
             "setsid sh -c 'echo $$ > \(m("pid")); exec sleep 300' </dev/null >/dev/null 2>&1 &"
         try await HostileDumps.plain(attack: "COPY (SELECT 1) TO PROGRAM $p$\(program)$p$;",
                                      to: (backups as NSString).appendingPathComponent("evil.sql"), database: "hostile_su")
-        let report = try await runDrill(ConfigFixture.drill(location: backups), name: "evil", in: folder, restoreAs: .superuser)
+        let drill = ConfigFixture.drill(location: backups).replacingOccurrences(of: #""profile": "fast" }"#,
+                                                                              with: #""profile": "fast", "as": "superuser" }"#)
+        #expect(drill.contains(#""as": "superuser""#))
+        let report = try await runDrill(drill, name: "evil", in: folder)
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.restore.settings?["restore.as"]?.hasPrefix("superuser") == true)
         // The marker proves the attack ran (so its absence in the tests above means something) …
@@ -171,6 +173,22 @@ struct PrivilegeRefusalTests {
         #expect(PrivilegeRefusal.find(in: "psql:<stdin>:3: ERROR:  relation \"x\" does not exist") == nil)
     }
 
+    @Test("restore.as is owner by default, superuser when asked, and anything else is a configuration error")
+    func restoreAsKey() throws {
+        let folder = TempFolder("restas")
+        let drill = { (value: String?) in
+            ConfigFixture.drill(location: "/srv/b").replacingOccurrences(
+                of: #""profile": "fast" }"#, with: #""profile": "fast""# + (value.map { #", "as": "\#($0)" }"# } ?? " }"))
+        }
+        let config = try ConfigFixture(in: folder, drills: ["a": drill(nil), "b": drill("superuser")]).load()
+        #expect(config.drills.first { $0.name == "a" }?.restore.restoreAs == .owner)
+        #expect(config.drills.first { $0.name == "b" }?.restore.restoreAs == .superuser)
+        let bad = TempFolder("restas")
+        let error = #expect(throws: ConfigErrors.self) { try ConfigFixture(in: bad, drills: ["c": drill("root")]).load() }
+        #expect(error?.issues.contains { "\($0)".contains("restore.as") && "\($0)".contains("owner, superuser") } == true,
+                "\(error?.issues ?? [])")
+    }
+
     @Test("a child never inherits drill's credentials unless they are named; an allow-list keeps only what it names")
     func environment() {
         let drillEnv = ["AWS_SECRET_ACCESS_KEY": "s", "AWS_ACCESS_KEY_ID": "k", "PGPASSWORD": "p", "GITHUB_TOKEN": "t",
@@ -184,21 +202,4 @@ struct PrivilegeRefusalTests {
                                inherit: .only(ProcessSpec.localeAndZone)).resolvedEnvironment(from: drillEnv)
         #expect(only == ["LANG": "C.UTF-8", "LC_ALL": "C", "PATH": ProcessSpec.safePath])
     }
-}
-
-/// Runs one drill in-process like `runDrill`, with the embedded target restoring as `restoreAs`.
-func runDrill(_ json: String, name: String = "shop", in folder: TempFolder, restoreAs: RestoreAs) async throws -> DrillReport {
-    let config = try ConfigFixture(in: folder, drills: [name: json]).load()
-    let scratch = folder.sub("scratch")
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    var deps = await LiveDependencies.make(scratchRoot: scratch, drillVersion: "test", logger: logger)
-    let base = deps.provisioner
-    deps.provisioner = { target in
-        if case .embedded = target {
-            return EmbeddedProvisioner(scratchRoot: scratch, now: { Date() }, logger: logger, restoreAs: restoreAs)
-        }
-        return base(target)
-    }
-    let drill = try #require(config.drills.first)
-    return await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
 }

@@ -3,7 +3,8 @@ import Foundation
 import Logging
 
 /// Provisions the embedded default: a private cluster per drill, with a fresh database in it, owned by the role the
-/// restore and the checks connect as (`RestoreAs.ownerRole`, not a superuser) unless `restoreAs` is `.superuser`.
+/// restore and the checks connect as (`RestoreAs.ownerRole`, not a superuser) unless the drill's `restore.as` is
+/// `superuser`.
 public struct EmbeddedProvisioner: ScratchProvisioner {
     public var scratchRoot: String
     public var now: @Sendable () -> Date
@@ -13,13 +14,9 @@ public struct EmbeddedProvisioner: ScratchProvisioner {
     public var template: InitdbTemplate?
     /// The server programs, when already found (else they are looked for at each provisioning).
     public var binaries: PostgresBinaries?
-    /// Whom the restore runs as (`restore.as`; TODO(phase 2): from the drill's config).
-    public var restoreAs: RestoreAs
-
     public init(scratchRoot: String, now: @escaping @Sendable () -> Date, logger: Logger,
                 memoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory,
-                template: InitdbTemplate? = nil, binaries: PostgresBinaries? = nil, restoreAs: RestoreAs = .owner) {
-        self.restoreAs = restoreAs
+                template: InitdbTemplate? = nil, binaries: PostgresBinaries? = nil) {
         self.binaries = binaries
         self.scratchRoot = scratchRoot
         self.now = now
@@ -45,7 +42,7 @@ public struct EmbeddedProvisioner: ScratchProvisioner {
             // copy of template1 (0.2–0.3 s here).
             let admin = try PGConnection(cluster.connection(database: "template1"))
             defer { admin.close() }
-            let role: String? = restoreAs == .owner ? RestoreAs.ownerRole : nil
+            let role: String? = drill.restore.restoreAs == .owner ? RestoreAs.ownerRole : nil
             if let role {
                 // A login role with no attribute beyond LOGIN: no superuser, no CREATEROLE, no CREATEDB, no replication.
                 _ = try admin.execSync("CREATE ROLE \(PGConnection.quoteIdentifier(role)) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")

@@ -238,3 +238,26 @@ public enum RunCleanup {
         }
     }
 }
+
+/// The runner's janitor (`RunJanitor`) over the run registry of a scratch root: cleans dead runs when a drill starts,
+/// turns their notices into findings of the same drill's next report, and records its staging folder.
+public struct LiveRunJanitor: RunJanitor {
+    public var scratchRoot: String
+    public var logger: Logger
+
+    public init(scratchRoot: String, logger: Logger) {
+        self.scratchRoot = scratchRoot
+        self.logger = logger
+    }
+
+    public func beforeDrill(_ drill: String) async -> [String] {
+        RunCleanup.cleanDeadRuns(scratchRoot: scratchRoot, logger: logger)
+        return RunCleanup.takeNotices(scratchRoot: scratchRoot, drill: drill).map(\.finding)
+    }
+
+    public func track(_ path: String, drill: String) -> String {
+        RunRegistry.at(scratchRoot).add(.staged(path, drill: drill))
+    }
+
+    public func untrack(_ token: String) { RunRegistry.at(scratchRoot).remove(token) }
+}

@@ -10,20 +10,16 @@ import Logging
 /// (roles are shared by every database there, and one left behind by a killed drill would outlive it). So that user
 /// must not be able to do what a hostile backup would want: a superuser, a member of `pg_execute_server_program`,
 /// `pg_read_server_files` or `pg_write_server_files`, or (before PostgreSQL 16, where CREATEROLE can grant those) a
-/// CREATEROLE user is refused unless `restoreAs` is `.superuser`.
+/// CREATEROLE user is refused unless the drill's `restore.as` is `superuser`.
 public struct ServerProvisioner: ScratchProvisioner {
     public var url: String
-    /// Whom the restore may run as (`restore.as`; TODO(phase 2): from the drill's config).
-    public var restoreAs: RestoreAs
     public var now: @Sendable () -> Date
     /// Chooses the database name (injected so tests can force a collision).
     public var name: @Sendable (_ drill: String, _ at: Date) -> String
     public var logger: Logger
 
     public init(url: String, now: @escaping @Sendable () -> Date, logger: Logger,
-                name: @escaping @Sendable (String, Date) -> String = { ScratchNaming.databaseName(drill: $0, at: $1) },
-                restoreAs: RestoreAs = .owner) {
-        self.restoreAs = restoreAs
+                name: @escaping @Sendable (String, Date) -> String = { ScratchNaming.databaseName(drill: $0, at: $1) }) {
         self.url = url
         self.now = now
         self.name = name
@@ -40,7 +36,7 @@ public struct ServerProvisioner: ScratchProvisioner {
             throw DrillError(.connectionFailed, "cannot connect to the target server (\(admin.display)): \(Redact.connectionText("\(error)", secretsFrom: url))")
         }
         defer { conn.close() }
-        if restoreAs == .owner, let power = try Self.dangerousPrivilege(conn) {
+        if drill.restore.restoreAs == .owner, let power = try Self.dangerousPrivilege(conn) {
             throw DrillError(.provisionFailed, "the target server's user \(admin.keywords["user"] ?? "(default)") \(power): SQL from the backup would run with that power on the server's host. drill restores as the URL's user and creates no role on a server it does not own: give a user with CREATEDB and nothing more, or, if the backups are trusted, set \"restore\": { \"as\": \"superuser\" } in the drill file")
         }
         let exists = try conn.execSync("SELECT 1 FROM pg_database WHERE datname = \(PGConnection.quoteLiteral(database))")
