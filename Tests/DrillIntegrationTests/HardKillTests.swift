@@ -6,7 +6,7 @@ import Testing
 
 /// SIGKILL of drill (the OOM killer, a scheduler's hard timeout) leaves no server running, and what it leaves on disk
 /// is removed by `drill cleanup` or by the next drill that provisions (docs/security.md).
-@Suite("A drill killed with SIGKILL leaves nothing running, and its leftovers are cleaned up", .timeLimit(.minutes(5)))
+@Suite("A drill killed with SIGKILL leaves nothing running, and its leftovers are cleaned up", .timeLimit(.minutes(10)))
 struct HardKillTests {
     /// Processes drill started (its descendants, the watchdog included) and every process of the scratch accounts
     /// among them, as (pid, start ticks).
@@ -38,6 +38,16 @@ struct HardKillTests {
         return false
     }
 
+    /// The direct children of `pid` (of all its threads), from `/proc/<pid>/task/*/children`: cheap enough to poll.
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { tid in
+            (FileManager.default.contents(atPath: "/proc/\(pid)/task/\(tid)/children")).map {
+                String(decoding: $0, as: UTF8.self).split(separator: " ").compactMap { Int32($0) }
+            } ?? []
+        }
+    }
+
     static func isScratchAccount(_ e: ProcessTable.Entry) -> Bool {
         e.uids.contains { uid in getpwuid(uid).map { String(cString: $0.pointee.pw_name).hasPrefix(ScratchAccounts.namePrefix) } ?? false }
     }
@@ -56,8 +66,8 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "slow", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch, "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": secret])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("restore: started", timeout: 60), "\(watcher.contents)")
-        let restoring = await Self.waitForDescendant(of: child.pid, within: 30) { Self.command($0.pid).contains("pg_restore") }
+        #expect(await watcher.waitFor("restore: started", timeout: 300), "\(watcher.contents)")
+        let restoring = await Self.waitForDescendant(of: child.pid, within: 60) { Self.command($0.pid).contains("pg_restore") }
         #expect(restoring, "pg_restore never ran: \(watcher.contents)")
         try await Task.sleep(for: .seconds(1))  // the view's refresh is under way
 
@@ -109,7 +119,7 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "shop", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("✓ provision", timeout: 60), "\(watcher.contents)")
+        #expect(await watcher.waitFor("✓ provision", timeout: 300), "\(watcher.contents)")
         #expect(!watcher.contents.contains("✓ fetch"), "the download must still be under way: \(watcher.contents)")
         let processes = Self.snapshot(of: child.pid)
         #expect(ProcessTable.descendants(of: child.pid).contains(where: Self.isScratchAccount))
@@ -194,16 +204,28 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "ledger", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("wal_replay: started", timeout: 120), "\(watcher.contents)")
-        // The startup process replaying the WAL is held where it is (SIGSTOP), so the kill lands during the replay.
-        var startup: ProcessTable.Entry?
-        let deadline = Date().addingTimeInterval(30)
-        while startup == nil && Date() < deadline {
-            startup = ProcessTable.descendants(of: child.pid).first { Self.isScratchAccount($0) && Self.command($0.pid).contains("startup") }
-            if startup == nil { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await watcher.waitFor("wal_fetch: started", timeout: 300), "\(watcher.contents)")
+        // The startup process replaying the WAL is held where it is (SIGSTOP), so the kill lands during the replay. The
+        // server's children are polled through /proc/<pid>/task/*/children on a thread of its own (the concurrency pool
+        // may be busy), fast enough to see it start.
+        let drillPID = child.pid
+        let startup: Int32? = await withCheckedContinuation { k in
+            Thread {
+                let deadline = Date().addingTimeInterval(300)
+                while Date() < deadline {
+                    for server in Self.children(of: drillPID) where ProcessTable.entry(server).map(Self.isScratchAccount) == true {
+                        if let s = Self.children(of: server).first(where: { Self.command($0).contains("startup") }) {
+                            kill(s, SIGSTOP)
+                            return k.resume(returning: s)
+                        }
+                    }
+                    usleep(1000)
+                }
+                k.resume(returning: nil)
+            }.start()
         }
-        let replaying = try #require(startup, "no startup process seen: \(watcher.contents)")
-        kill(replaying.pid, SIGSTOP)
+        let replaying = try #require(startup.flatMap(ProcessTable.entry), "no startup process seen: \(watcher.contents)")
+        #expect(watcher.contents.contains("wal_replay: started"), "\(watcher.contents)")
         let processes = Self.snapshot(of: child.pid)
         #expect(processes.contains { $0.pid == replaying.pid })
         kill(child.pid, SIGKILL)

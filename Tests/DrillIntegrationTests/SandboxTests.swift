@@ -6,7 +6,7 @@ import Testing
 
 /// A backup is untrusted input: hostile real dumps are restored, and PostgreSQL itself refuses what they try, because
 /// the restore runs as the scratch database's owner, not a superuser (docs/security.md).
-@Suite("The sandboxed restore refuses what a hostile backup tries", .timeLimit(.minutes(5)))
+@Suite("The sandboxed restore refuses what a hostile backup tries", .timeLimit(.minutes(10)))
 struct SandboxTests {
     /// (case, SQL spliced into a real plain dump (MARKER: a file it would create), text the finding must name).
     static let plainAttacks: [(String, String, String)] = [
@@ -118,15 +118,14 @@ struct SandboxTests {
         let backups = folder.sub("backups")
         _ = try copy(try await Shop.shared.dump(.custom), into: backups, as: "shop.dump")
         let source = try await SourceDatabase.shared.start()
-        let before = try await SourceDatabase.shared.databases()
         let url = "host=\(source.socketDirectory) port=\(source.port) user=postgres dbname=postgres"
         let report = try await runDrill(ConfigFixture.drill(location: backups, target: #"{ "kind": "server", "url": "\#(url)" }"#),
-                                        in: folder)
+                                        name: "susrv", in: folder)
         #expect(report.status == .failed)
         let findings = report.findings.joined(separator: "\n")
         #expect(findings.contains("is a superuser"), "\(findings)")
         #expect(findings.contains(#""restore": { "as": "superuser" }"#), "\(findings)")
-        #expect(try await SourceDatabase.shared.databases() == before)
+        #expect(!(try await SourceDatabase.shared.databases()).contains { $0.hasPrefix("drill_susrv_") })
     }
 
     @Test("the checks run as the owner role too, so a view in the backup cannot borrow a superuser's rights")

@@ -26,6 +26,10 @@ public final class EmbeddedCluster: @unchecked Sendable {
     public let settings: [(String, String)]
     /// The cgroup holding the cluster's processes, when cgroups v2 can be used.
     public let cgroup: ScratchCgroup?
+    /// Whether the server also listens on 127.0.0.1 (only a `.fixed` cluster, which plays production in tests): a
+    /// sandboxed one listens on its private socket only, so nothing on the host can reach it but root and its own
+    /// account, and no other process can take its port between the choice and the bind.
+    public internal(set) var listensOnTCP = true
     let lease: ScratchLease?
     let watchdog: ScratchWatchdog?
     let registry: RunRegistry?
@@ -74,8 +78,10 @@ public final class EmbeddedCluster: @unchecked Sendable {
     public static func start(name: String, scratchRoot: String, binaries: PostgresBinaries, settings: [(String, String)],
                              template: InitdbTemplate? = nil, logger: Logger,
                              account: ServerAccount = .sandboxed) async throws -> EmbeddedCluster {
-        let cluster = try create(name: name, scratchRoot: scratchRoot, binaries: binaries, settings: settings, logger: logger,
-                                 account: account)
+        // Leasing an account (creating it the first time) and removing dead runs' leftovers block: off the pool.
+        let cluster = try await OffPool.run {
+            try create(name: name, scratchRoot: scratchRoot, binaries: binaries, settings: settings, logger: logger, account: account)
+        }
         do {
             let clock = ContinuousClock()
             let t0 = clock.now
@@ -152,6 +158,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
             let cluster = EmbeddedCluster(binaries: binaries, root: made, socketDirectory: socket, port: try freePort(),
                                           runAs: runAs, settings: settings, logger: logger, cgroup: cgroup, lease: lease,
                                           watchdog: watchdog, registry: account == .sandboxed ? RunRegistry.at(scratchRoot) : nil)
+            cluster.listensOnTCP = account != .sandboxed
             cluster.drillName = name
             if let runAs {
                 try cluster.checkTraversable(made, by: runAs)
@@ -245,7 +252,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
     public func writeConfiguration(to fileName: String, extra: [(String, String)] = []) throws {
         var conf = "\n# drill scratch cluster\n"
         conf += ServerSettings.render([
-            ("listen_addresses", "127.0.0.1"), ("port", "\(port)"), ("unix_socket_directories", socketDirectory),
+            ("listen_addresses", listensOnTCP ? "127.0.0.1" : ""), ("port", "\(port)"), ("unix_socket_directories", socketDirectory),
             ("unix_socket_permissions", "0700"), ("logging_collector", "off"), ("log_min_messages", "warning"),
             ("dynamic_shared_memory_type", "posix"), ("lc_messages", "C"),
             ("archive_command", ""), ("recovery_end_command", ""), ("archive_cleanup_command", ""),
@@ -318,6 +325,12 @@ public final class EmbeddedCluster: @unchecked Sendable {
     /// of the cgroup: what a restore started and detached included), checks that none is left, and deletes the
     /// cluster's folders. Safe to call more than once and on a cancelled task.
     public func teardown() async -> TeardownResult {
+        // Waiting for processes to end and deleting folders block: done on a thread of its own, off the concurrency
+        // pool (drills running in parallel share its few threads).
+        await OffPool.run { self.teardownNow() }
+    }
+
+    private func teardownNow() -> TeardownResult {
         var notes = stopServer()
         let child: ChildProcess? = lock.withLock { server }
         // What outlived the server (a program the restore started and detached), then the watchdog's sweep (the path a
@@ -424,6 +437,21 @@ extension ChildProcess {
     static func runCancellable(_ spec: ProcessSpec) async -> ProcessResult {
         do { return try await ChildProcess(spec).wait() } catch {
             return ProcessResult(exitCode: 127, signal: nil, stdout: "", stderr: "\(error)")
+        }
+    }
+}
+
+/// Runs blocking work on a thread of its own and awaits it.
+enum OffPool {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (k: CheckedContinuation<T, Never>) in
+            Thread { k.resume(returning: body()) }.start()
+        }
+    }
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+            Thread { k.resume(with: Result { try body() }) }.start()
         }
     }
 }

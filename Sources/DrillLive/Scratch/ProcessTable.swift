@@ -38,9 +38,23 @@ public enum ProcessTable {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0).flatMap(entry) }
     }
 
-    /// Live (not zombie) processes with `uid` as any of their user ids.
+    /// Live (not zombie) processes with `uid` as any of their user ids: one read of `/proc/<pid>/status` per process,
+    /// and the full entry only for those that match.
     public static func live(uid: uid_t) -> [Entry] {
-        all().filter { !$0.isZombie && $0.uids.contains(UInt32(uid)) }
+        let wanted = String(uid)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name -> Entry? in
+            guard let pid = Int32(name), let status = read("/proc/\(name)/status") else { return nil }
+            var matches = false
+            for line in status.split(separator: "\n") {
+                if line.hasPrefix("State:") && (line.contains("Z (zombie)") || line.contains("X (dead)")) { return nil }
+                if line.hasPrefix("Uid:") {
+                    matches = line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).contains { $0 == wanted }
+                    break
+                }
+            }
+            guard matches, let e = entry(pid), !e.isZombie else { return nil }
+            return e
+        }
     }
 
     /// The start time of `pid`, nil when it does not exist.

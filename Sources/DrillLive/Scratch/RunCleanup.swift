@@ -251,8 +251,11 @@ public struct LiveRunJanitor: RunJanitor {
     }
 
     public func beforeDrill(_ drill: String) async -> [String] {
-        RunCleanup.cleanDeadRuns(scratchRoot: scratchRoot, logger: logger)
-        return RunCleanup.takeNotices(scratchRoot: scratchRoot, drill: drill).map(\.finding)
+        let (root, logger) = (scratchRoot, self.logger)
+        return await OffPool.run {
+            RunCleanup.cleanDeadRuns(scratchRoot: root, logger: logger)
+            return RunCleanup.takeNotices(scratchRoot: root, drill: drill).map(\.finding)
+        }
     }
 
     public func track(_ path: String, drill: String) -> String {

@@ -58,13 +58,17 @@ public struct ServerProvisioner: ScratchProvisioner {
 extension ServerProvisioner {
     /// What the connected user could do beyond its own database, nil when nothing.
     static func dangerousPrivilege(_ conn: PGConnection) throws -> String? {
-        let row = try conn.execSync("""
+        guard let row = try? conn.execSync("""
             SELECT rolsuper, rolcreaterole, current_setting('server_version_num')::int,
                    pg_has_role(current_user, 'pg_execute_server_program', 'USAGE'),
                    pg_has_role(current_user, 'pg_read_server_files', 'USAGE'),
                    pg_has_role(current_user, 'pg_write_server_files', 'USAGE')
             FROM pg_roles WHERE rolname = current_user
-            """).first ?? []
+            """).first else {
+            // Before PostgreSQL 11 there are no server-file roles: the superuser attribute is what counts.
+            let sup = try conn.execSync("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").first?.first ?? nil
+            return sup == "t" ? "is a superuser" : nil
+        }
         func yes(_ i: Int) -> Bool { row.count > i && row[i] == "t" }
         if yes(0) { return "is a superuser" }
         if yes(3) { return "may run programs on the server (pg_execute_server_program)" }
