@@ -21,7 +21,7 @@ public final class ArchivingCluster: Sendable {
     public static func start(_ label: String = "arch") async throws -> ArchivingCluster {
         let folder = TempFolder(label)
         let archive = folder.sub("archive")
-        let account = try RunAs.forScratchServer()
+        let account = try RunAs.productionAccount()
         if let account { try account.chown(archive) }
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         let settings = ServerSettings.forRestore(profile: .fast, jobs: 2, memoryBytes: 2 << 30) + [

@@ -15,7 +15,7 @@ public enum FailoverArchive {
                             sql: String) async throws {
         let fm = FileManager.default
         try fm.copyItem(atPath: archive, toPath: copy)
-        let runAs = try RunAs.forScratchServer()
+        let runAs = try RunAs.productionAccount()
         if let runAs {
             try runAs.chown(copy)
             for name in try fm.contentsOfDirectory(atPath: copy) { try runAs.chown((copy as NSString).appendingPathComponent(name)) }

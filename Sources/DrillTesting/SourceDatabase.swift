@@ -25,7 +25,7 @@ public actor SourceDatabase {
         // Production runs as postgres, not in drill's sandbox (the scratch clusters lease their own accounts).
         let c = try await EmbeddedCluster.start(name: "source", scratchRoot: folder.path, binaries: binaries,
                                                 settings: settings, logger: Logger(label: "test-source"),
-                                                account: .fixed(try RunAs.forScratchServer()))
+                                                account: .fixed(try RunAs.productionAccount()))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory, folder.path])
         let admin = try PGConnection(c.connection())
         defer { admin.close() }

@@ -34,6 +34,14 @@ public final class EmbeddedCluster: @unchecked Sendable {
     let watchdog: ScratchWatchdog?
     let registry: RunRegistry?
     let registryID: String
+    /// Variables the server gets beyond its allow-list, set before `launch`: what a method's `restore_command` needs
+    /// (`PGBACKREST_*`, the AWS variables of `barman-cloud-wal-restore`), as the tool needs them. They reach the
+    /// server's processes, and so whatever the restored cluster runs; nothing else of drill's environment does.
+    public var serverEnvironment: [String: String] {
+        get { lock.withLock { _serverEnvironment } }
+        set { lock.withLock { _serverEnvironment = newValue } }
+    }
+    private var _serverEnvironment: [String: String] = [:]
     /// The name the cluster was created for (the drill's), as recorded in the registry.
     public internal(set) var drillName = ""
     private var server: ChildProcess?
@@ -191,7 +199,8 @@ public final class EmbeddedCluster: @unchecked Sendable {
     func serverSpec(_ executable: String, _ arguments: [String], stdout: ProcessSpec.Output = .capture(limit: 64 * 1024),
                     stderr: ProcessSpec.Output = .capture(limit: 64 * 1024), dieWithParent: Bool = true) -> ProcessSpec {
         let (exe, argv) = runAs?.wrap(executable, arguments, dieWithParent: dieWithParent) ?? (executable, arguments)
-        return ProcessSpec(executable: exe, arguments: argv, environment: ["PATH": ProcessSpec.safePath, "HOME": root],
+        let environment = ["PATH": ProcessSpec.safePath, "HOME": root].merging(serverEnvironment) { _, given in given }
+        return ProcessSpec(executable: exe, arguments: argv, environment: environment,
                            workingDirectory: root, stdout: stdout, stderr: stderr, inherit: .only(ProcessSpec.localeAndZone),
                            dieWithParent: dieWithParent)
     }

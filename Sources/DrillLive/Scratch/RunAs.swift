@@ -18,10 +18,10 @@ public struct RunAs: Sendable, Equatable {
 
     public static let setpriv = "/usr/bin/setpriv"
 
-    /// The account `$DRILL_SCRATCH_USER`, else `postgres`, else `nobody`; nil when the tool is not root. This is not
-    /// the scratch clusters' account any more (they lease a dedicated one): tests use it for the cluster that plays
-    /// production, which runs as `postgres` as production does.
-    public static func forScratchServer(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunAs? {
+    /// The account `$DRILL_SCRATCH_USER`, else `postgres`, else `nobody`; nil when the tool is not root. Not a scratch
+    /// cluster's account (each leases a dedicated one: `EmbeddedCluster.runAs`): what tests run the cluster that plays
+    /// production as, which runs as `postgres` as production does.
+    public static func productionAccount(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunAs? {
         guard geteuid() == 0 else { return nil }
         var names: [String] = []
         if let u = environment["DRILL_SCRATCH_USER"], !u.isEmpty { names.append(u) }
@@ -33,6 +33,12 @@ public struct RunAs: Sendable, Equatable {
             }
         }
         throw DrillLiveError.io("running as root, but neither a postgres nor a nobody account exists to run the scratch server")
+    }
+
+    /// The account scratch servers ran as before each cluster leased its own.
+    @available(*, deprecated, message: "each scratch cluster leases a dedicated account: use EmbeddedCluster.runAs (its wrap and chown); productionAccount() is the postgres-like account of test fixtures")
+    public static func forScratchServer(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunAs? {
+        try productionAccount(environment: environment)
     }
 
     /// The account `name` from the user database.
