@@ -1,7 +1,8 @@
 import DrillCore
-import DrillLive
+@testable import DrillLive
 import DrillTesting
 import Foundation
+import Logging
 import Testing
 
 /// A backup is untrusted input: hostile real dumps are restored, and PostgreSQL itself refuses what they try, because
@@ -186,6 +187,25 @@ struct PrivilegeRefusalTests {
         let error = #expect(throws: ConfigErrors.self) { try ConfigFixture(in: bad, drills: ["c": drill("root")]).load() }
         #expect(error?.issues.contains { "\($0)".contains("restore.as") && "\($0)".contains("owner, superuser") } == true,
                 "\(error?.issues ?? [])")
+    }
+
+    @Test("the server's environment is the allow-list plus what a method sets in serverEnvironment, never drill's")
+    func serverEnvironment() async throws {
+        let folder = TempFolder("srvenv")
+        let binaries = try #require(await PostgresBinaries.discover())
+        let cluster = try EmbeddedCluster.create(name: "env", scratchRoot: folder.sub("scratch"), binaries: binaries, settings: [],
+                                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        cluster.serverEnvironment = ["PGBACKREST_REPO1_S3_KEY_SECRET": "for-archive-get"]
+        let env = cluster.serverSpec("/bin/true", []).resolvedEnvironment(from: [
+            "AWS_SECRET_ACCESS_KEY": "drill's", "PGPASSWORD": "drill's", "LANG": "C.UTF-8", "HOME": "/root", "PATH": "/opt/x",
+            "DRILL_ARCHIVE": "/srv/archive",
+        ])
+        #expect(env == ["PGBACKREST_REPO1_S3_KEY_SECRET": "for-archive-get", "LANG": "C.UTF-8", "HOME": cluster.root,
+                        "PATH": ProcessSpec.safePath])
+        if let runAs = cluster.runAs {
+            #expect(runAs.user.hasPrefix(ScratchAccounts.namePrefix) && runAs.dedicated)
+        }
+        #expect(await cluster.teardown().removed)
     }
 
     @Test("a child never inherits drill's credentials unless they are named; an allow-list keeps only what it names")
