@@ -1,5 +1,5 @@
 import DrillCore
-import DrillLive
+@testable import DrillLive
 import DrillTesting
 import Foundation
 import Testing
@@ -174,8 +174,14 @@ struct HardKillTests {
         let cleanup = try await DrillBinary.run(["cleanup"], environment: ["TMPDIR": scratch])
         #expect(cleanup.stdout.contains("nothing to clean up"), "\(cleanup.output)")
         #expect(ProcessTable.isAlive(pid: server.pid, startTicks: server.startTicks), "drill cleanup killed the kept server")
+        // The kept cluster is the user's to stop: its cgroup (empty once the server is gone) goes with it here.
+        let cgroup = (ProcessTable.read("/proc/\(server.pid)/cgroup") ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("0::/") }.map { String($0.dropFirst(3)) }
         kill(server.pid, SIGQUIT)
         #expect(await Self.waitGone([RunItem.Process(pid: server.pid, startTicks: server.startTicks)], within: 15).isEmpty)
+        if let cgroup, cgroup.contains("/drill-"), let mount = ScratchCgroup.mountPoint {
+            #expect(ScratchCgroup(path: mount + cgroup).remove(within: 10))
+        }
         for entry in Leftovers.scratchEntries(in: scratch) { try? FileManager.default.removeItem(atPath: (scratch as NSString).appendingPathComponent(entry)) }
     }
 

@@ -356,7 +356,7 @@ public final class EmbeddedCluster: @unchecked Sendable {
             }
             if !swept.remaining.isEmpty { notes.append("processes \(swept.remaining) of \(runAs.user) survive SIGKILL") }
         }
-        if let cgroup, cgroup.exists, !cgroup.remove() { notes.append("cannot remove the cgroup \(cgroup.path)") }
+        if let cgroup, cgroup.exists, !cgroup.remove(within: 10) { notes.append("cannot remove the cgroup \(cgroup.path)") }
         let fm = FileManager.default
         for dir in [root, socketDirectory] where fm.fileExists(atPath: dir) {
             do { try fm.removeItem(atPath: dir) } catch { notes.append("cannot delete \(dir): \(error.localizedDescription)") }

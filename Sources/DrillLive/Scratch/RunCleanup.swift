@@ -61,6 +61,7 @@ public enum RunCleanup {
     public static func cleanDeadRuns(scratchRoot: String, now: Date = Date(), logger: Logger) -> [CleanedRun] {
         let root = (scratchRoot as NSString).standardizingPath
         let dir = RunRegistry.directory(under: root)
+        ScratchCgroup.removeStale()
         guard access(dir, F_OK) == 0 else { return [] }
         guard RegistryFolder.isPrivate(dir) else {
             logger.warning("\(dir) is not a private folder of this user: not trusting its records")
@@ -149,7 +150,7 @@ public enum RunCleanup {
                         usleep(20_000)
                     }
                     result.processesKilled += members
-                    if !cgroup.remove() { result.problems.append("cgroup \(path) (still populated)") }
+                    if !cgroup.remove(within: 10) { result.problems.append("cgroup \(path) (still populated)") }
                 }
             }
             if let a = item.account, a.dedicated, let slot = a.slot, ScratchAccounts.isPoolAccount(a.user) {

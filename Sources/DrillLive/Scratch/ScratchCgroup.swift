@@ -49,6 +49,39 @@ public struct ScratchCgroup: Sendable, Equatable {
         rmdir(path) == 0 || errno == ENOENT
     }
 
+    /// Removes the cgroup, waiting up to `seconds` for it to empty: killed processes stay attached until their parent
+    /// (for orphans, init) reaps them, which can take a while.
+    @discardableResult
+    public func remove(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !remove() {
+            if Date() > deadline { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
+    /// Removes empty `drill-…` cgroups older than `age` seconds that no live drill uses any more (a drill killed while
+    /// its processes were still being reaped left them). Returns how many went.
+    @discardableResult
+    public static func removeStale(olderThan age: Double = 600) -> Int {
+        guard geteuid() == 0, let mount = mountPoint else { return 0 }
+        var parents = [(mount as NSString).appendingPathComponent("drill")]
+        if let own = ownPath { parents.append(own == "/" ? mount : mount + own) }
+        var removed = 0
+        for parent in Set(parents) {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []) where name.hasPrefix("drill-") {
+                let path = (parent as NSString).appendingPathComponent(name)
+                var st = stat()
+                guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
+                      Date().timeIntervalSince1970 - Double(st.st_ctim.tv_sec) > age else { continue }
+                let group = ScratchCgroup(path: path)
+                if group.processes().isEmpty, group.remove() { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     private func write(_ text: String, to file: String) -> Bool {
         let fd = open((path as NSString).appendingPathComponent(file), O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
