@@ -108,6 +108,10 @@ public struct ProcessSpec: Sendable, Equatable {
             .contains { upper.contains($0) }
     }
 
+    /// The AWS credentials of drill's environment: a tool that talks to S3 itself gets them by name (`environment`).
+    public static let awsCredentialVariables = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                                "AWS_SECURITY_TOKEN"]
+
     /// The variables a sandboxed child keeps of drill's environment: the locale and the time zone, nothing else.
     public static let localeAndZone = ["LANG", "LANGUAGE", "LC_*", "TZ"]
 
