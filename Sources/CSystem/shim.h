@@ -24,6 +24,9 @@ static inline int drill_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int f
     return posix_spawn_file_actions_addclosefrom_np(fa, from);
 }
 
+/// POSIX_SPAWN_SETSID (a GNU flag of glibc's posix_spawn, 2.26 and later): the child calls setsid().
+static inline int drill_spawn_setsid_flag(void) { return 0x80; }
+
 /// wait status decoding (macros are not imported into Swift).
 static inline int drill_wifexited(int s) { return WIFEXITED(s); }
 static inline int drill_wexitstatus(int s) { return WEXITSTATUS(s); }

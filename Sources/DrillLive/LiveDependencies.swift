@@ -55,6 +55,7 @@ public enum LiveDependencies {
         deps.methods.register(.pgbackrest, PgBackRestMethod(tool: PgBackRestCLI.discover(environment: environment).map {
             PgBackRestCLI(executable: $0, scratchRoot: scratchRoot, logger: logger, environment: environment) }))
         deps.methods.register(.replica, ReplicaMethod(link: LibPQReplicaLink(), cloner: PgBaseBackupCloner(scratchRoot: scratchRoot, logger: logger)))
+        deps.janitor = LiveRunJanitor(scratchRoot: scratchRoot, logger: logger)
         return deps
     }
 }

@@ -46,7 +46,7 @@ public actor BarmanCloudSource {
         try "[prod]\naws_access_key_id = \(moto.accessKeyID)\naws_secret_access_key = \(moto.secretAccessKey)\n"
             .write(toFile: credentials, atomically: true, encoding: .utf8)
         chmod(credentials, 0o600)
-        if let runAs = try RunAs.forScratchServer() {
+        if let runAs = try RunAs.productionAccount() {
             try runAs.chown(home)
             try runAs.chown(credentials)
         }

@@ -18,8 +18,9 @@ public struct BarmanProduction: Sendable {
             ("fsync", "on"), ("synchronous_commit", "on"), ("full_page_writes", "on"), ("log_timezone", "UTC"),
             ("timezone", "UTC"), ("min_wal_size", "80MB"), ("max_wal_size", "1GB"),
         ] + extra
+        // Production runs as postgres (and listens on 127.0.0.1 for barman's streaming), not in drill's sandbox.
         let c = try await EmbeddedCluster.start(name: name, scratchRoot: folder.path, binaries: binaries, settings: settings,
-                                                logger: Logger(label: "test-\(name)"))
+                                                logger: Logger(label: "test-\(name)"), account: .fixed(try RunAs.productionAccount()))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory, folder.path])
         return BarmanProduction(cluster: c, folder: folder)
     }

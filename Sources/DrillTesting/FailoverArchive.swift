@@ -15,14 +15,14 @@ public enum FailoverArchive {
                             sql: String) async throws {
         let fm = FileManager.default
         try fm.copyItem(atPath: archive, toPath: copy)
-        let runAs = try RunAs.forScratchServer()
+        let runAs = try RunAs.productionAccount()
         if let runAs {
             try runAs.chown(copy)
             for name in try fm.contentsOfDirectory(atPath: copy) { try runAs.chown((copy as NSString).appendingPathComponent(name)) }
         }
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         let cluster = try EmbeddedCluster.create(name: "failover", scratchRoot: scratch, binaries: binaries, settings: [],
-                                                 logger: Logger(label: "test-failover"))
+                                                 logger: Logger(label: "test-failover"), account: .fixed(runAs))
         do {
             try fm.createDirectory(atPath: cluster.dataDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             for name in try fm.contentsOfDirectory(atPath: backup) where name != "backup_manifest" {

@@ -54,7 +54,7 @@ public actor PgBackRestSource {
     private static func boot(_ repository: Repository) async throws -> (Handle, StunnelServer?, TempFolder) {
         let folder = TempFolder(repository == .local ? "pgbr" : "pgbr-s3")
         ExitCleanup.register(pid: nil, paths: [folder.path])
-        let runAs = try RunAs.forScratchServer()
+        let runAs = try RunAs.productionAccount()
         let lock = folder.sub("lock")
         let conf = folder.file("pgbackrest.conf")
         var global = ["lock-path=\(lock)", "log-level-file=off", "log-level-console=warn", "start-fast=y",
@@ -104,7 +104,8 @@ public actor PgBackRestSource {
         // The config names the cluster, so it is written once the cluster's folders exist; the archiver only runs it
         // when the first segment is complete (after stanza-create).
         let c = try await EmbeddedCluster.start(name: "pgbr-\(repository)", scratchRoot: folder.path, binaries: binaries,
-                                                settings: settings, logger: Logger(label: "test-pgbackrest-source"))
+                                                settings: settings, logger: Logger(label: "test-pgbackrest-source"),
+                                                account: .fixed(runAs))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory])
         let text = "[global]\n" + global.joined(separator: "\n") + "\n\n[\(stanza)]\npg1-path=\(c.dataDirectory)\npg1-port=\(c.port)\n"
             + "pg1-socket-path=\(c.socketDirectory)\npg1-user=\(c.superuser)\n"

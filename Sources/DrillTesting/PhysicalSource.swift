@@ -24,7 +24,7 @@ public actor PhysicalSource {
     private static func boot() async throws -> (EmbeddedCluster, TempFolder) {
         let folder = TempFolder("psrc")
         let archive = folder.sub("archive")
-        if let runAs = try RunAs.forScratchServer() { try runAs.chown(archive) }
+        if let runAs = try RunAs.productionAccount() { try runAs.chown(archive) }
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         // The scratch defaults (wal_level = minimal, archive_mode = off) are overridden: later settings win.
         let settings = ServerSettings.forRestore(profile: .fast, jobs: 2, memoryBytes: 2 << 30) + [
@@ -32,8 +32,10 @@ public actor PhysicalSource {
             ("archive_command", "test ! -f '\(archive)/%f' && cp '%p' '\(archive)/%f'"),
             ("fsync", "on"), ("synchronous_commit", "on"), ("full_page_writes", "on"), ("log_timezone", "UTC"),
         ]
+        // Production runs as postgres (and owns its archive), not in drill's sandbox.
         let c = try await EmbeddedCluster.start(name: "psource", scratchRoot: folder.path, binaries: binaries,
-                                                settings: settings, logger: Logger(label: "test-physical-source"))
+                                                settings: settings, logger: Logger(label: "test-physical-source"),
+                                                account: .fixed(try RunAs.productionAccount()))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory, folder.path])
         return (c, folder)
     }

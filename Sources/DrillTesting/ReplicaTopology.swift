@@ -189,7 +189,7 @@ public actor ReplicaTopology {
     private static func boot() async throws -> (Nodes, TempFolder) {
         let folder = TempFolder("repl")
         let archive = folder.sub("archive")
-        let runAs = try RunAs.forScratchServer()
+        let runAs = try RunAs.productionAccount()
         if let runAs { try runAs.chown(archive) }
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         let logger = Logger(label: "test-replica")
@@ -203,7 +203,7 @@ public actor ReplicaTopology {
                     ("archive_command", "test ! -f '\(archive)/%f' && cp '%p' '\(archive)/%f'"), ("synchronous_commit", "on"),
                     ("full_page_writes", "on"),
                     ("wal_sender_timeout", "10s"), ("log_timezone", "UTC"),
-                ], logger: logger)
+                ], logger: logger, account: .fixed(runAs))
             started.append(primary)
             let socketAdmin = try PGConnection(primary.connection())
             for stmt in [
@@ -228,7 +228,7 @@ public actor ReplicaTopology {
             let standby = try EmbeddedCluster.create(name: "rstandby", scratchRoot: folder.path, binaries: binaries, settings: [
                 ("hot_standby", "on"), ("cluster_name", standbyName), ("synchronous_standby_names", "*"),
                 ("wal_retrieve_retry_interval", "200ms"), ("wal_receiver_status_interval", "1s"), ("log_timezone", "UTC"),
-            ], logger: logger)
+            ], logger: logger, account: .fixed(runAs))
             started.append(standby)
             let bb = try await ChildProcess.run(ProcessSpec(
                 executable: binaries.tool("pg_basebackup"),
@@ -248,7 +248,7 @@ public actor ReplicaTopology {
                 name: "rsub", scratchRoot: folder.path, binaries: binaries,
                 settings: ServerSettings.forRestore(profile: .fast, jobs: 2, memoryBytes: 2 << 30) + [
                     ("shared_buffers", "32MB"), ("max_connections", "30"), ("log_timezone", "UTC"),
-                ], logger: logger)
+                ], logger: logger, account: .fixed(runAs))
             started.append(subscriber)
             let subAdmin = try PGConnection(subscriber.connection())
             for stmt in [

@@ -22,8 +22,10 @@ public actor SourceDatabase {
         let folder = TempFolder("src")
         guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         let settings = ServerSettings.forRestore(profile: .fast, jobs: 2, memoryBytes: 2 << 30)
+        // Production runs as postgres, not in drill's sandbox (the scratch clusters lease their own accounts).
         let c = try await EmbeddedCluster.start(name: "source", scratchRoot: folder.path, binaries: binaries,
-                                                settings: settings, logger: Logger(label: "test-source"))
+                                                settings: settings, logger: Logger(label: "test-source"),
+                                                account: .fixed(try RunAs.productionAccount()))
         ExitCleanup.register(pid: c.serverPID, paths: [c.root, c.socketDirectory, folder.path])
         let admin = try PGConnection(c.connection())
         defer { admin.close() }

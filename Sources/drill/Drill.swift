@@ -28,6 +28,7 @@ struct DrillCommand: AsyncParsableCommand {
             HistoryCommand.self,
             ReportCommand.self,
             ReplicaCommand.self,
+            CleanupCommand.self,
         ]
     )
 

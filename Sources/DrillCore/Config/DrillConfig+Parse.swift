@@ -78,12 +78,13 @@ extension DrillConfig {
     }
 
     private static func parseRestore(_ v: JSONValue?, reader r: ConfigReader) -> RestoreConfig? {
-        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile", "timeout"]) else { return nil }
+        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile", "timeout", "as"]) else { return nil }
         let jobs = r.integer(o["jobs"], at: "restore.jobs", range: 1...64)
         let profile = r.oneOf(o["profile"], at: "restore.profile", RestoreProfile.self) ?? .durable
         let timeout = r.duration(o["timeout"], at: "restore.timeout")
         if let timeout, timeout.seconds < 1 { r.fail("restore.timeout", "must be at least 1s") }
-        return RestoreConfig(jobs: jobs, profile: profile, timeout: timeout)
+        let restoreAs = r.oneOf(o["as"], at: "restore.as", RestoreAs.self) ?? .owner
+        return RestoreConfig(jobs: jobs, profile: profile, timeout: timeout, restoreAs: restoreAs)
     }
 
     private static func parseChecks(_ v: JSONValue?, reader r: ConfigReader) -> [CheckConfig] {

@@ -138,10 +138,13 @@ public struct RestoreConfig: Sendable, Equatable {
     public var profile: RestoreProfile
     /// The drill's time limit (restore and checks); nil means twice the tier's RTO target.
     public var timeout: DrillDuration?
-    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil) {
+    /// `restore.as`: whom the restored SQL runs as (the scratch database's owner unless told otherwise).
+    public var restoreAs: RestoreAs
+    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil, restoreAs: RestoreAs = .owner) {
         self.jobs = jobs
         self.profile = profile
         self.timeout = timeout
+        self.restoreAs = restoreAs
     }
 
     /// The time limit of a drill of `tier`: `timeout`, else twice the tier's RTO target.

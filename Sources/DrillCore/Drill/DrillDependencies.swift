@@ -30,6 +30,8 @@ public struct DrillDependencies: Sendable {
     public var methods: MethodRegistry
     /// Admits drills against this host's free disk and memory (nil: no check, as in tests of pure logic).
     public var resources: ResourceGate? = nil
+    /// Removes what dead runs left and records this run's staging folders (nil: no registry, as in unit tests).
+    public var janitor: (any RunJanitor)? = nil
     /// A random number in `0..<1`, for `recovery.target: random` (injected so tests can choose the target).
     public var randomUnit: @Sendable () -> Double = { Double.random(in: 0..<1) }
 

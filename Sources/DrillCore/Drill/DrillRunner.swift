@@ -29,9 +29,17 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                                jobs: drill.restore.jobs ?? max(1, deps.cores), hostName: deps.hostName,
                                drillVersion: deps.drillVersion)
         observer.drillStarted(drill.name, tier: tier.name)
+        // What a killed drill left is removed before this one provisions; the findings say what, for this drill.
+        if let janitor = deps.janitor {
+            for finding in await janitor.beforeDrill(drill.name) {
+                state.report.findings.append(finding)
+                observer.note(finding)
+            }
+        }
         let run = MethodRun(drillStart: state.startedAt, jobs: state.jobs, tier: tier, context: deps.methodContext,
                             observer: observer, randomUnit: deps.randomUnit, recorder: state, scope: ScratchScope(),
-                            stagingRoot: deps.stagingRoot, drillName: drill.name, gate: deps.resources)
+                            stagingRoot: deps.stagingRoot, drillName: drill.name, gate: deps.resources,
+                            janitor: deps.janitor)
         let limit = drill.restore.timeLimit(for: tier)
         do {
             guard let method = deps.methods.method(for: drill.method) else {

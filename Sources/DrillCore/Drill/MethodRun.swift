@@ -22,7 +22,8 @@ public final class MethodRun: Sendable {
 
     init(drillStart: Date, jobs: Int, tier: TierConfig, context: MethodContext, observer: any PhaseObserver,
          randomUnit: @escaping @Sendable () -> Double, recorder: any RunRecorder, scope: ScratchScope, stagingRoot: String,
-         drillName: String, gate: ResourceGate? = nil, hostMemoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) {
+         drillName: String, gate: ResourceGate? = nil, hostMemoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory,
+         janitor: (any RunJanitor)? = nil) {
         self.gate = gate
         self.hostMemoryBytes = hostMemoryBytes
         self.drillStart = drillStart
@@ -33,7 +34,7 @@ public final class MethodRun: Sendable {
         self.randomUnit = randomUnit
         self.recorder = recorder
         self.scope = scope
-        self.staging = StagingArea(root: stagingRoot, drill: drillName)
+        self.staging = StagingArea(root: stagingRoot, drill: drillName, janitor: janitor)
     }
 
     public var logger: Logger { context.logger }
@@ -170,16 +171,20 @@ final class ScratchScope: Sendable {
 final class StagingArea: Sendable {
     private struct State {
         var dir: String?
+        var token: String?
         var removals: [Task<Void, Never>] = []
         var atEnd: [String] = []
     }
     private let root: String
     private let drill: String
     private let state = Mutex(State())
+    /// Records the folder, so that a later run removes it if this one is killed.
+    private let janitor: (any RunJanitor)?
 
-    init(root: String, drill: String) {
+    init(root: String, drill: String, janitor: (any RunJanitor)? = nil) {
         self.root = root
         self.drill = drill
+        self.janitor = janitor
     }
 
     func directory() throws -> String {
@@ -193,6 +198,7 @@ final class StagingArea: Sendable {
                 throw DrillError(.provisionFailed, "cannot create a staging folder under \(root): \(error.localizedDescription)")
             }
             s.dir = dir
+            s.token = janitor?.track(dir, drill: drill)
             return dir
         }
     }
@@ -213,5 +219,8 @@ final class StagingArea: Sendable {
         for t in s.removals { await t.value }
         for p in s.atEnd { try? FileManager.default.removeItem(atPath: p) }
         if let d = s.dir { try? FileManager.default.removeItem(atPath: d) }
+        if let token = s.token, let janitor, s.dir.map({ !FileManager.default.fileExists(atPath: $0) }) ?? true {
+            janitor.untrack(token)
+        }
     }
 }

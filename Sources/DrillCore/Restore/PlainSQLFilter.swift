@@ -11,6 +11,10 @@ import Glibc
 /// DATABASE`, `… ROLE`, as `pg_dump --create` and `pg_dumpall` write) and psql meta-commands (`\connect`, `\!`, …)
 /// stop the stream with a `violation`, before they reach psql. pg_dump's own `\restrict`/`\unrestrict` lines are
 /// dropped: the restorer sets its own restriction key.
+///
+/// A lexical filter is not the defence against a hostile dump (`create role …`, `CREATE USER`, two spaces or an
+/// `EXECUTE` inside `DO` all pass it): PostgreSQL is, because the restore connects as a role that is not a superuser
+/// (`RestoreAs`). The filter stays as an early, clearer refusal of what pg_dump itself never writes.
 public struct PlainSQLFilter: Sendable {
     /// Why the stream was stopped, when it was. Nothing is passed on after a violation.
     public private(set) var violation: String?

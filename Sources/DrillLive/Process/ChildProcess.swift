@@ -6,7 +6,11 @@ import Foundation
 ///   as Foundation.Process passes them on, would make the restore tools deaf to SIGTERM);
 /// - every descriptor except 0, 1 and 2 is closed in the child, and our pipes are close-on-exec, so no other child
 ///   inherits a pipe end (an inherited write end keeps a reader from ever seeing end-of-file);
-/// - captured output is bounded.
+/// - captured output is bounded;
+/// - the child inherits drill's environment only as `ProcessSpec.inherit` says (never its credentials by default);
+/// - unless `dieWithParent` is off, the child is killed when drill dies (`setpriv --pdeathsig KILL`). Every child is
+///   spawned from one thread that lives as long as the process (`SpawnThread`): the parent-death signal fires when the
+///   spawning *thread* ends, and the concurrency pool's threads come and go.
 public final class ChildProcess: @unchecked Sendable {
     public let spec: ProcessSpec
     /// The write end of the child's standard input, when `stdin` is `.pipe`. Close it to send end-of-file.
@@ -24,6 +28,7 @@ public final class ChildProcess: @unchecked Sendable {
     private var started = ContinuousClock.now
     private var ended: ContinuousClock.Instant?
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var blockedWaiters: [DispatchSemaphore] = []
     public private(set) var pid: Int32 = 0
 
     /// A broken pipe must be an error to handle, not the end of the tool (a restore tool may exit before reading all).
@@ -74,13 +79,44 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     private static func spawn(_ spec: ProcessSpec, stdin: Int32, stdout: Int32, stderr: Int32) throws -> Int32 {
+        guard access(spec.executable, X_OK) == 0 else {
+            throw DrillLiveError.io("cannot start \(spec.executable): \(String(cString: strerror(errno)))")
+        }
+        // Descriptors to pass are copied high first, so that placing them at 3, 4, … cannot overwrite one another.
+        let passed = spec.passDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 100) }
+        defer { for fd in passed where fd >= 0 { close(fd) } }
+        guard !passed.contains(where: { $0 < 0 }) else { throw DrillLiveError.io("cannot pass a descriptor to \(spec.executable)") }
+        let (executable, arguments) = Self.command(spec)
+        return try SpawnThread.shared.sync {
+            try spawnNow(spec, executable: executable, arguments: arguments, passed: passed, stdin: stdin, stdout: stdout,
+                         stderr: stderr)
+        }
+    }
+
+    /// The command actually executed: `spec`'s, under `setpriv --pdeathsig KILL` when the child must die with drill.
+    /// A command that is already `setpriv` (a `RunAs` wrap) gets the option itself: `setpriv` sets the signal after it
+    /// changes user, and a change of user clears it.
+    static func command(_ spec: ProcessSpec) -> (String, [String]) {
+        guard spec.dieWithParent, FileManager.default.isExecutableFile(atPath: RunAs.setpriv) else {
+            return (spec.executable, spec.arguments)
+        }
+        if spec.executable == RunAs.setpriv {
+            if spec.arguments.contains("--pdeathsig") { return (spec.executable, spec.arguments) }
+            return (spec.executable, ["--pdeathsig", "KILL"] + spec.arguments)
+        }
+        return (RunAs.setpriv, ["--pdeathsig", "KILL", "--", spec.executable] + spec.arguments)
+    }
+
+    private static func spawnNow(_ spec: ProcessSpec, executable: String, arguments: [String], passed: [Int32],
+                                 stdin: Int32, stdout: Int32, stderr: Int32) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        drill_spawn_addclosefrom(&actions, 3)
+        for (i, fd) in passed.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + i)) }
+        drill_spawn_addclosefrom(&actions, Int32(3 + passed.count))
         if let wd = spec.workingDirectory { drill_spawn_addchdir(&actions, wd) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -91,16 +127,18 @@ public final class ChildProcess: @unchecked Sendable {
         var defaults = sigset_t()
         sigfillset(&defaults)
         posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if spec.newSession { flags |= drill_spawn_setsid_flag() }
+        posix_spawnattr_setflags(&attr, Int16(flags))
         let env = spec.resolvedEnvironment(from: ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        var argv: [UnsafeMutablePointer<CChar>?] = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, spec.executable, &actions, &attr, &argv, &envp)
+        let rc = posix_spawn(&pid, executable, &actions, &attr, &argv, &envp)
         guard rc == 0 else {
             throw DrillLiveError.io("cannot start \(spec.executable): \(String(cString: strerror(rc)))")
         }
@@ -142,6 +180,8 @@ public final class ChildProcess: @unchecked Sendable {
             exited = true
             status = st
             ended = ContinuousClock.now
+            for s in blockedWaiters { s.signal() }
+            blockedWaiters = []
             defer { waiters = [] }
             return waiters
         }
@@ -184,6 +224,82 @@ public final class ChildProcess: @unchecked Sendable {
     public static func run(_ spec: ProcessSpec) async throws -> ProcessResult {
         try await ChildProcess(spec).wait()
     }
+
+    /// Waits for the child to exit, blocking the calling thread, for at most `timeout` seconds (nil: as long as it
+    /// takes). For short administrative commands run from synchronous code. Nil when the time ran out.
+    public func waitBlocking(timeout: Double? = nil) -> ProcessResult? {
+        let s = DispatchSemaphore(value: 0)
+        let done = lock.withLock {
+            if exited { return true }
+            blockedWaiters.append(s)
+            return false
+        }
+        if !done {
+            if let timeout {
+                guard s.wait(timeout: .now() + timeout) == .success else { return nil }
+            } else {
+                s.wait()
+            }
+        }
+        let out = outCapture?.finish(timeout: 5) ?? ""
+        let err = errCapture?.finish(timeout: 5) ?? ""
+        let st = lock.withLock { status }
+        return ProcessResult(exitCode: drill_wifexited(st) != 0 ? drill_wexitstatus(st) : nil,
+                             signal: drill_wifsignaled(st) != 0 ? drill_wtermsig(st) : nil, stdout: out, stderr: err)
+    }
+
+    /// Runs a short command to completion from synchronous code; a start failure is exit status 127.
+    public static func runBlocking(_ spec: ProcessSpec) -> ProcessResult {
+        do { return try ChildProcess(spec).waitBlocking()! } catch {
+            return ProcessResult(exitCode: 127, signal: nil, stdout: "", stderr: "\(error)")
+        }
+    }
+}
+
+/// The one thread every child is spawned from. It never ends, so a child's parent-death signal (PR_SET_PDEATHSIG,
+/// which the kernel ties to the spawning thread) fires only when drill itself is gone.
+final class SpawnThread: @unchecked Sendable {
+    static let shared = SpawnThread()
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+
+    private init() {
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = "drill-spawn"
+        t.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+
+    /// Runs `body` on the spawn thread and waits for it.
+    func sync<T>(_ body: @escaping () throws -> T) throws -> T {
+        let box = SpawnBox<T>()
+        box.body = body
+        condition.lock()
+        jobs.append {
+            box.result = Result { try box.body!() }
+            box.body = nil
+            box.done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        box.done.wait()
+        return try box.result!.get()
+    }
+}
+
+private final class SpawnBox<T>: @unchecked Sendable {
+    var body: (() throws -> T)?
+    var result: Result<T, any Error>?
+    let done = DispatchSemaphore(value: 0)
 }
 
 /// Reads a pipe on its own thread, keeping the head and the tail when the output exceeds the limit.

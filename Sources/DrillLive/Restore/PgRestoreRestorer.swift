@@ -2,7 +2,10 @@ import DrillCore
 import Foundation
 
 /// Restores custom, directory and tar archives with `pg_restore --exit-on-error --no-owner --no-privileges -j N`.
-/// Connection settings travel in the environment (`PGHOST`, `PGPASSWORD`, …), never on the command line.
+/// Connection settings travel in the environment (`PGHOST`, `PGPASSWORD`, …), never on the command line, and that
+/// environment is an allow-list (`ClientEnvironment`): none of drill's other variables (its S3 credentials) reach
+/// the tool. The connection's user owns what is restored (`--no-owner`); a statement it lacks the privilege for
+/// fails the restore with a finding that names it (`PrivilegeRefusal`).
 public struct PgRestoreRestorer: Restorer {
     public var binaries: PostgresBinaries
 
@@ -34,13 +37,16 @@ public struct PgRestoreRestorer: Restorer {
             executable: tool,
             arguments: Self.arguments(format: request.format, jobs: request.jobs, database: database, path: path),
             environment: ClientEnvironment.for(request.connection, profile: request.profile),
-            unsetEnvironment: request.connection.isolated ? ["PG*"] : [],
             stdin: path == nil ? .pipe : .null,
             stdout: .capture(limit: 16 * 1024),
-            stderr: .capture(limit: 32 * 1024))
+            stderr: .capture(limit: 32 * 1024),
+            inherit: ClientEnvironment.inheritance(request.connection))
         let (result, receipt) = try await StreamedRun.run(spec, input: request.input)
         let stderr = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         guard result.succeeded else {
+            if let refusal = PrivilegeRefusal.find(in: stderr) {
+                throw DrillError(.restoreFailed, refusal.finding(role: request.connection.keywords["user"]))
+            }
             throw DrillError(.restoreFailed, "pg_restore failed (\(result.summary)): \(lastError(stderr))")
         }
         return RestoreOutcome(tool: "pg_restore", toolVersion: await version, stderr: stderr, receipt: receipt,
@@ -49,12 +55,22 @@ public struct PgRestoreRestorer: Restorer {
 }
 
 /// Environment for libpq client tools: the connection, plus the profile's session settings on servers we do not own.
+/// Messages in English (`LC_MESSAGES=C`), so refusals can be recognised.
 enum ClientEnvironment {
     static func `for`(_ c: ConnectionParameters, profile: RestoreProfile) -> [String: String] {
         var env = c.environment
         env["PGAPPNAME"] = "drill-restore"
+        env["PATH"] = ProcessSpec.safePath
+        env["LC_MESSAGES"] = "C"
         if !c.isolated, profile == .fast { env["PGOPTIONS"] = (env["PGOPTIONS"].map { $0 + " " } ?? "") + "-c synchronous_commit=off" }
         return env
+    }
+
+    /// What the tool inherits of drill's environment: the locale and time zone; for a server the user gave, also the
+    /// libpq conventions (`PG*` variables, `PGPASSWORD` included, and `HOME` for `~/.pgpass` and `~/.postgresql/`).
+    static func inheritance(_ c: ConnectionParameters) -> ProcessSpec.Inheritance {
+        let locale = ["LANG", "LANGUAGE", "LC_CTYPE", "LC_COLLATE", "TZ"]
+        return .only(c.isolated ? locale : locale + ["PG*", "HOME"])
     }
 }
 

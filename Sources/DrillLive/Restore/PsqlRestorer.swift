@@ -3,7 +3,9 @@ import Foundation
 
 /// Restores plain SQL (and gzip-compressed plain SQL) by streaming it through `psql -X -v ON_ERROR_STOP=1`.
 /// The SQL passes through `PlainSQLFilter` (no owners, no privileges) and must end with pg_dump's completion marker,
-/// or the backup is reported truncated.
+/// or the backup is reported truncated. `psql` connects as the connection's user (the scratch database's owner, not a
+/// superuser), with an allow-listed environment; a statement refused for lack of a privilege fails the restore with
+/// a finding that names it (psql echoes failed statements: `ECHO errors`).
 public struct PsqlRestorer: Restorer {
     public var binaries: PostgresBinaries
 
@@ -21,8 +23,8 @@ public struct PsqlRestorer: Restorer {
         let psql = try ChildProcess(ProcessSpec(
             executable: psqlPath, arguments: Self.arguments(database: database),
             environment: ClientEnvironment.for(request.connection, profile: request.profile),
-            unsetEnvironment: request.connection.isolated ? ["PG*"] : [],
-            stdin: .pipe, stdout: .null, stderr: .capture(limit: 32 * 1024)))
+            stdin: .pipe, stdout: .null, stderr: .capture(limit: 32 * 1024),
+            inherit: ClientEnvironment.inheritance(request.connection)))
         guard let psqlIn = psql.stdin else { throw DrillError(.restoreFailed, "psql has no input pipe") }
 
         // The SQL source: the file, gzip's output, or a pipe the store's stream is written into.
@@ -33,14 +35,14 @@ public struct PsqlRestorer: Restorer {
             switch (request.format, request.input) {
             case (.plainGzip, .path(let p)):
                 gzip = try ChildProcess(ProcessSpec(executable: binaries.tool("gzip"), arguments: ["-dc", "--", p],
-                                                    stdout: .pipe, stderr: .capture(limit: 8 * 1024)))
+                                                    stdout: .pipe, stderr: .capture(limit: 8 * 1024), inherit: .only([])))
                 source = gzip!.stdout!
             case (_, .path(let p)):
                 guard let fh = FileHandle(forReadingAtPath: p) else { throw DrillError(.backupUnreadable, "cannot read \(p)") }
                 source = fh
             case (.plainGzip, .stream(let produce)):
                 let g = try ChildProcess(ProcessSpec(executable: binaries.tool("gzip"), arguments: ["-dc"], stdin: .pipe,
-                                                     stdout: .pipe, stderr: .capture(limit: 8 * 1024)))
+                                                     stdout: .pipe, stderr: .capture(limit: 8 * 1024), inherit: .only([])))
                 gzip = g
                 let sink = g.stdin!
                 producer = Task { defer { try? sink.close() }; return try await produce(sink) }
@@ -60,9 +62,11 @@ public struct PsqlRestorer: Restorer {
         let (producerTask, gzipChild) = (producer, gzip)
         // Restricted mode (psql 15.14+ and the like): psql refuses every meta-command for the whole restore, so SQL
         // from a backup can never run shell commands or switch databases, whatever the filter misses.
-        let restrictPrefix = Self.supportsRestrict(version)
+        // Failed statements are echoed to stderr (`ECHO errors`, as `psql -b`), for the refusal's finding; set before the
+        // restriction, which forbids every meta-command after it.
+        let restrictPrefix = Data("\\set ECHO errors\n".utf8) + (Self.supportsRestrict(version)
             ? Data("\\restrict \(String((0..<40).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! }))\n".utf8)
-            : Data()
+            : Data())
         let relay = await withTaskCancellationHandler {
             await Relay.run(from: source, to: psqlIn, prefix: restrictPrefix)
         } onCancel: {
@@ -84,6 +88,9 @@ public struct PsqlRestorer: Restorer {
         }
         let stderr = psqlResult.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         guard psqlResult.succeeded else {
+            if let refusal = PrivilegeRefusal.find(in: stderr) {
+                throw DrillError(.restoreFailed, refusal.finding(role: request.connection.keywords["user"]))
+            }
             throw DrillError(.restoreFailed, "psql failed (\(psqlResult.summary)): \(lastError(stderr))")
         }
         if let e = relay.error { throw DrillError(.restoreFailed, "feeding psql failed: \(e)") }

@@ -33,11 +33,12 @@ public struct InitdbTemplate: Sendable {
         return InitdbTemplate(cacheDirectory: (home as NSString).appendingPathComponent(".cache/drill"), logger: logger)
     }
 
-    /// The template's folder for these binaries, `initdb` options and server account. The key covers the `postgres`
+    /// The template's folder for these binaries, `initdb` options and server account (one for all the pool's accounts). The key covers the `postgres`
     /// binary's identity (path, size, modification time, inode), so a package upgrade makes a new template.
     public func folder(binaries: PostgresBinaries, initdbArguments: [String], runAs: RunAs?) -> String? {
         guard let binary = Self.binaryIdentity(binaries.path("postgres")) else { return nil }
-        let owner = runAs.map { "\($0.uid):\($0.gid)" } ?? "\(geteuid()):\(getegid())"
+        // The pool's accounts share one template: a copy is handed to the leased account (`EmbeddedCluster`).
+        let owner = runAs.map { $0.dedicated ? "drill-scratch pool" : "\($0.uid):\($0.gid)" } ?? "\(geteuid()):\(getegid())"
         let identity = [binaries.directory, binary, owner] + initdbArguments
         let key = SHA256Hasher.hex(of: Data(identity.joined(separator: "\u{0}").utf8)).prefix(20)
         return (cacheDirectory as NSString).appendingPathComponent("initdb-\(key)")

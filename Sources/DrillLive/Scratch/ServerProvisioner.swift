@@ -5,6 +5,12 @@ import Logging
 /// Provisions a scratch database on a server the user gives (`target.url`). It creates
 /// `drill_<drill>_<UTC timestamp>_<random>`, refuses to use a database that already exists, and drops only what it
 /// created.
+///
+/// The restore runs as the URL's user, who owns the new database: drill creates no role on a server it does not own
+/// (roles are shared by every database there, and one left behind by a killed drill would outlive it). So that user
+/// must not be able to do what a hostile backup would want: a superuser, a member of `pg_execute_server_program`,
+/// `pg_read_server_files` or `pg_write_server_files`, or (before PostgreSQL 16, where CREATEROLE can grant those) a
+/// CREATEROLE user is refused unless the drill's `restore.as` is `superuser`.
 public struct ServerProvisioner: ScratchProvisioner {
     public var url: String
     public var now: @Sendable () -> Date
@@ -30,6 +36,9 @@ public struct ServerProvisioner: ScratchProvisioner {
             throw DrillError(.connectionFailed, "cannot connect to the target server (\(admin.display)): \(Redact.connectionText("\(error)", secretsFrom: url))")
         }
         defer { conn.close() }
+        if drill.restore.restoreAs == .owner, let power = try Self.dangerousPrivilege(conn) {
+            throw DrillError(.provisionFailed, "the target server's user \(admin.keywords["user"] ?? "(default)") \(power): SQL from the backup would run with that power on the server's host. drill restores as the URL's user and creates no role on a server it does not own: give a user with CREATEDB and nothing more, or, if the backups are trusted, set \"restore\": { \"as\": \"superuser\" } in the drill file")
+        }
         let exists = try conn.execSync("SELECT 1 FROM pg_database WHERE datname = \(PGConnection.quoteLiteral(database))")
         if !exists.isEmpty {
             throw DrillError(.databaseExists, "database \(database) already exists on the target server: drill never restores into an existing database")
@@ -43,6 +52,31 @@ public struct ServerProvisioner: ScratchProvisioner {
         }
         logger.info("created scratch database", metadata: ["database": "\(database)", "server": "\(admin.display)"])
         return ServerScratch(admin: admin, database: database, serverVersion: conn.serverVersion)
+    }
+}
+
+extension ServerProvisioner {
+    /// What the connected user could do beyond its own database, nil when nothing.
+    static func dangerousPrivilege(_ conn: PGConnection) throws -> String? {
+        guard let row = try? conn.execSync("""
+            SELECT rolsuper, rolcreaterole, current_setting('server_version_num')::int,
+                   pg_has_role(current_user, 'pg_execute_server_program', 'USAGE'),
+                   pg_has_role(current_user, 'pg_read_server_files', 'USAGE'),
+                   pg_has_role(current_user, 'pg_write_server_files', 'USAGE')
+            FROM pg_roles WHERE rolname = current_user
+            """).first else {
+            // Before PostgreSQL 11 there are no server-file roles: the superuser attribute is what counts.
+            let sup = try conn.execSync("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").first?.first ?? nil
+            return sup == "t" ? "is a superuser" : nil
+        }
+        func yes(_ i: Int) -> Bool { row.count > i && row[i] == "t" }
+        if yes(0) { return "is a superuser" }
+        if yes(3) { return "may run programs on the server (pg_execute_server_program)" }
+        if yes(4) || yes(5) { return "may read or write the server's files (pg_read_server_files / pg_write_server_files)" }
+        if yes(1), let version = row.count > 2 ? row[2].flatMap({ Int($0) }) : nil, version < 160000 {
+            return "has CREATEROLE, which before PostgreSQL 16 can grant itself pg_execute_server_program"
+        }
+        return nil
     }
 }
 

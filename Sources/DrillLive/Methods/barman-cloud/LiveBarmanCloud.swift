@@ -31,7 +31,10 @@ public struct LiveBarmanCloud: BarmanCloudTool {
     func run(_ name: String, _ arguments: [String], _ s: BarmanCloudSettings, stdout: ProcessSpec.Output = .capture(limit: 8 << 20))
         async throws -> ProcessResult {
         let env = BarmanCloudInvocation.environment(s)
-        let spec = ProcessSpec(executable: try executable(name), arguments: arguments, environment: env.set,
+        // The tools read the AWS credentials as boto3 does; a child inherits none of drill's credentials unless named.
+        var set = env.set
+        for name in ProcessSpec.awsCredentialVariables { if let v = environment[name] { set[name] = v } }
+        let spec = ProcessSpec(executable: try executable(name), arguments: arguments, environment: set,
                                unsetEnvironment: env.unset, workingDirectory: "/", stdout: stdout,
                                stderr: .capture(limit: 256 * 1024))
         logger.debug("running \(name)", metadata: ["command": "\(spec.commandLine)"])
