@@ -48,6 +48,20 @@ struct HardKillTests {
         }
     }
 
+    /// Waits until `needle` shows in drill's stderr; false at once when drill has exited without it.
+    static func waitFor(_ needle: String, in watcher: StreamWatcher, of child: ChildProcess, timeout: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if watcher.contents.contains(needle) { return true }
+            if !child.isRunning {
+                try? await Task.sleep(for: .milliseconds(200))  // the rest of its output
+                return watcher.contents.contains(needle)
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return watcher.contents.contains(needle)
+    }
+
     static func isScratchAccount(_ e: ProcessTable.Entry) -> Bool {
         e.uids.contains { uid in getpwuid(uid).map { String(cString: $0.pointee.pw_name).hasPrefix(ScratchAccounts.namePrefix) } ?? false }
     }
@@ -66,7 +80,7 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "slow", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch, "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": secret])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("restore: started", timeout: 300), "\(watcher.contents)")
+        #expect(await Self.waitFor("restore: started", in: watcher, of: child, timeout: 300), "\(watcher.contents)")
         let restoring = await Self.waitForDescendant(of: child.pid, within: 60) { Self.command($0.pid).contains("pg_restore") }
         #expect(restoring, "pg_restore never ran: \(watcher.contents)")
         try await Task.sleep(for: .seconds(1))  // the view's refresh is under way
@@ -119,7 +133,7 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "shop", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("✓ provision", timeout: 300), "\(watcher.contents)")
+        #expect(await Self.waitFor("✓ provision", in: watcher, of: child, timeout: 300), "\(watcher.contents)")
         #expect(!watcher.contents.contains("✓ fetch"), "the download must still be under way: \(watcher.contents)")
         let processes = Self.snapshot(of: child.pid)
         #expect(ProcessTable.descendants(of: child.pid).contains(where: Self.isScratchAccount))
@@ -199,7 +213,7 @@ struct HardKillTests {
         try await source.switchWAL()
         let drill = """
             { "version": 1, "tier": "critical",
-              "backup": { "location": "\(backups)", "format": "basebackup" },
+              "backup": { "location": "\(backups)", "format": "basebackup", "settle": "0s" },
               "wal": { "location": "\(source.archive)" },
               "database": "ledger", "restore": { "profile": "fast" },
               "checks": [ { "name": "entries", "sql": "SELECT count(*) FROM entries", "expect": { "equals": 200000 } } ] }
@@ -210,7 +224,7 @@ struct HardKillTests {
         let child = try DrillBinary.start(["run", "ledger", "--config", config.directory, "--archive", archive],
                                           environment: ["TMPDIR": scratch])
         let watcher = StreamWatcher(try #require(child.stderrPipe))
-        #expect(await watcher.waitFor("wal_fetch: started", timeout: 300), "\(watcher.contents)")
+        #expect(await Self.waitFor("wal_fetch: started", in: watcher, of: child, timeout: 300), "\(watcher.contents)")
         // The startup process replaying the WAL is held where it is (SIGSTOP), so the kill lands during the replay. The
         // server's children are polled through /proc/<pid>/task/*/children on a thread of its own (the concurrency pool
         // may be busy), fast enough to see it start.
@@ -218,7 +232,7 @@ struct HardKillTests {
         let startup: Int32? = await withCheckedContinuation { k in
             Thread {
                 let deadline = Date().addingTimeInterval(300)
-                while Date() < deadline {
+                while Date() < deadline && child.isRunning {
                     for server in Self.children(of: drillPID) where ProcessTable.entry(server).map(Self.isScratchAccount) == true {
                         if let s = Self.children(of: server).first(where: { Self.command($0).contains("startup") }) {
                             kill(s, SIGSTOP)
