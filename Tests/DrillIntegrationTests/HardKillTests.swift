@@ -208,8 +208,9 @@ struct HardKillTests {
         try await source.psql("CREATE TABLE entries (id bigserial PRIMARY KEY, note text, created_at timestamptz NOT NULL DEFAULT clock_timestamp())",
                               database: "ledger")
         try await source.baseBackup(into: (backups as NSString).appendingPathComponent("base"), ["-Ft"])
-        // WAL to replay after the backup.
+        // WAL to replay after the backup: enough that replay lasts long enough to be caught on a loaded machine.
         try await source.psql("INSERT INTO entries (note) SELECT repeat('x', 200) FROM generate_series(1, 200000)", database: "ledger")
+        try await source.psql("UPDATE entries SET note = repeat('y', 200)", database: "ledger")
         try await source.switchWAL()
         let drill = """
             { "version": 1, "tier": "critical",
@@ -233,11 +234,13 @@ struct HardKillTests {
             Thread {
                 let deadline = Date().addingTimeInterval(300)
                 while Date() < deadline && child.isRunning {
-                    for server in Self.children(of: drillPID) where ProcessTable.entry(server).map(Self.isScratchAccount) == true {
-                        if let s = Self.children(of: server).first(where: { Self.command($0).contains("startup") }) {
-                            kill(s, SIGSTOP)
-                            return k.resume(returning: s)
-                        }
+                    // Any descendant of drill (whatever the tree's shape: setpriv, the server, its children) that is a
+                    // scratch account's startup process.
+                    if let s = ProcessTable.descendants(of: drillPID).first(where: {
+                        Self.isScratchAccount($0) && Self.command($0.pid).contains("startup")
+                    }) {
+                        kill(s.pid, SIGSTOP)
+                        return k.resume(returning: s.pid)
                     }
                     usleep(1000)
                 }
