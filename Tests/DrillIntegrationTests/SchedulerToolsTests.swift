@@ -6,7 +6,7 @@ import Testing
 
 /// What `drill schedule` emits, checked by the real consumers: kubernetes-validate --strict, systemd-analyze verify,
 /// and Airflow 3 itself (the DAG imports, and `airflow dags test` runs real drills to success and to failure).
-@Suite("Scheduler units checked by their real tools", .serialized, .timeLimit(.minutes(5)))
+@Suite("Scheduler units checked by their real tools", .serialized, .timeLimit(.minutes(10)))
 struct SchedulerToolsTests {
     /// The virtualenv scripts/install-deps.sh --test makes (Airflow, kubernetes-validate).
     static var venv: String {
