@@ -94,7 +94,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         let walFiles = ((try? fm.contentsOfDirectory(atPath: (data as NSString).appendingPathComponent("pg_wal"))) ?? [])
             .filter(WALSegment.looksLikeName)
         let extracted = ExtractedBackup(label: label, hasManifest: fm.fileExists(atPath: manifestPath),
-                                        walSegmentSize: try await segmentSize(), includesWAL: !walFiles.isEmpty,
+                                        walSegmentSize: try await cluster.walSegmentSize(), includesWAL: !walFiles.isEmpty,
                                         bytes: backup.sizeBytes)
         lock.withLock { _extracted = extracted }
         return extracted
@@ -105,20 +105,6 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
                       "extracting \((archive as NSString).lastPathComponent)", code: .backupCorrupt)
     }
 
-    /// `Bytes per WAL segment` from `pg_controldata`.
-    private func segmentSize() async throws -> UInt64 {
-        let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("pg_controldata"),
-                                                              arguments: [cluster.dataDirectory], environment: ["LC_ALL": "C"],
-                                                              unsetEnvironment: ["PG*"]))
-        try Task.checkCancellation()
-        guard r.succeeded else {
-            throw DrillError(.backupCorrupt, "pg_controldata cannot read the restored global/pg_control (\(r.summary)): \(lastError(r.stderr))")
-        }
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("Bytes per WAL segment:") {
-            if let v = UInt64(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)), v > 0 { return v }
-        }
-        return WALSegment.defaultSize
-    }
 
     // MARK: Verify
 

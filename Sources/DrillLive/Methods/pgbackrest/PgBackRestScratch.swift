@@ -85,23 +85,9 @@ public final class PgBackRestScratch: PgBackRestSession, @unchecked Sendable {
             try AtomicFile.write(Data(PgBackRestInvocation.withoutToolRecoveryCommand(text).utf8), to: auto, mode: 0o600)
             if let runAs = cluster.runAs { try runAs.chown(auto) }
         }
-        return PgBackRestRestoreOutcome(walSegmentSize: try await segmentSize(), toolSeconds: r.seconds)
+        return PgBackRestRestoreOutcome(walSegmentSize: try await cluster.walSegmentSize(), toolSeconds: r.seconds)
     }
 
-    /// `Bytes per WAL segment` from `pg_controldata`.
-    private func segmentSize() async throws -> UInt64 {
-        let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("pg_controldata"),
-                                                              arguments: [cluster.dataDirectory], environment: ["LC_ALL": "C"],
-                                                              unsetEnvironment: ["PG*"]))
-        try Task.checkCancellation()
-        guard r.succeeded else {
-            throw DrillError(.backupCorrupt, "pg_controldata cannot read the restored global/pg_control (\(r.summary)): \(lastError(r.stderr))")
-        }
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("Bytes per WAL segment:") {
-            if let v = UInt64(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)), v > 0 { return v }
-        }
-        return WALSegment.defaultSize
-    }
 
     // MARK: WAL
 
