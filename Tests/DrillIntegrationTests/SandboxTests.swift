@@ -93,7 +93,7 @@ struct SandboxTests {
         // The marker proves the attack ran (so its absence in the tests above means something) …
         let uidText = try String(contentsOfFile: m("uid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let uid = try #require(uid_t(uidText))
-        let user = try #require(getpwuid(uid).map { String(cString: $0.pointee.pw_name) })
+        let user = try #require(UserDatabase.account(uid: uid)?.name)
         // … as a dedicated account, not root, not postgres (which owns production's archive and sockets).
         #expect(user.hasPrefix("drill-scratch-"), "ran as \(user)")
         #expect(uid != 0 && user != "postgres")

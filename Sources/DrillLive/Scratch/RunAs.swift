@@ -43,8 +43,8 @@ public struct RunAs: Sendable, Equatable {
 
     /// The account `name` from the user database.
     public static func named(_ name: String) -> RunAs? {
-        guard let pw = getpwnam(name) else { return nil }
-        return RunAs(user: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        guard let a = UserDatabase.account(named: name) else { return nil }
+        return RunAs(user: name, uid: a.uid, gid: a.gid)
     }
 
     /// Wraps a command so it runs as this user: `setpriv` execs directly (the pid is the program's own), with no way

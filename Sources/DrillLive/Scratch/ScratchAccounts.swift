@@ -81,8 +81,8 @@ public enum ScratchAccounts {
 
     /// Whether `name` is an account of drill's pool (named so, and carrying the pool's comment).
     public static func isPoolAccount(_ name: String) -> Bool {
-        guard name.hasPrefix(namePrefix), let pw = getpwnam(name) else { return false }
-        return pw.pointee.pw_gecos.map { String(cString: $0) } == comment && pw.pointee.pw_uid != 0
+        guard name.hasPrefix(namePrefix), let a = UserDatabase.account(named: name) else { return false }
+        return a.comment == comment && a.uid != 0
     }
 
     /// The pool's accounts that exist on this machine, with their slot.

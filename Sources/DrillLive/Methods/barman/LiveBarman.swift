@@ -100,8 +100,7 @@ public struct LiveBarman: BarmanTool {
         let file = BarmanInvocation.configurationFile(s, home: home) { FileManager.default.fileExists(atPath: $0) }
         let text = file.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let name = BarmanJSON.barmanUser(configuration: text)
-        guard let pw = getpwnam(name) else { return nil }
-        return RunAs(user: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        return RunAs.named(name)  // getpwnam_r: drills look accounts up concurrently
     }
 }
 
