@@ -10,6 +10,7 @@ import Foundation
 struct BenchFetch {
     static func main() async {
         var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "make-archive" { return await BenchArchive.main(Array(args.dropFirst())) }
         guard args.first == "fetch", args.count >= 2 else { usage() }
         args.removeFirst()
         let location = args.removeFirst()

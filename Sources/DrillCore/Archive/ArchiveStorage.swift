@@ -128,22 +128,7 @@ public struct ReportArchive: Sendable {
 
     /// Every JSON report in the archive, oldest first. Files that do not decode are returned in `unreadable`.
     public func reports() async throws -> (reports: [(path: String, report: DrillReport)], unreadable: [String]) {
-        var out: [(String, DrillReport)] = []
-        var bad: [String] = []
-        for path in try await storage.list().filter(Self.isReportPath).sorted() {
-            do {
-                out.append((path, try DrillReport.decoder().decode(DrillReport.self, from: try await storage.read(path))))
-            } catch {
-                bad.append(path)
-            }
-        }
-        out.sort { $0.1.startedAt < $1.1.startedAt }
-        return (out.map { (path: $0.0, report: $0.1) }, bad)
-    }
-
-    /// The newest report of a drill that restored (compliant or non-compliant), for `drill plan`'s last measured RTO.
-    public func lastRestored(drill: String) async throws -> DrillReport? {
-        try await reports().reports.last { $0.report.drill == drill && $0.report.restored }?.report
+        try await reports(in: nil)
     }
 }
 

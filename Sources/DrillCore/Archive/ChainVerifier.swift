@@ -8,7 +8,7 @@ public struct ChainVerifier: Sendable {
     public init(digest: @escaping DigestFunction) { self.digest = digest }
 
     /// A file of the archive as found: its digest and, for JSON reports, the link it carries.
-    struct Found {
+    struct Found: Sendable {
         var digest: String
         /// `previous_sha256`: `.some(nil)` for an explicit null or absent key; nil when the JSON cannot be read.
         var previous: String??
@@ -19,20 +19,25 @@ public struct ChainVerifier: Sendable {
         let paths = try await storage.list()
         var entries: [ChainEntry] = []
         var issues: [(position: Double, issue: ChainIssue)] = []
-        for path in paths {
-            guard let seq = ChainEntry.sequence(ofPath: path) else { continue }
-            if let e = ChainEntry.parse(try await storage.read(path), sequence: seq) {
-                entries.append(e)
+        let entryPaths = paths.compactMap { p in ChainEntry.sequence(ofPath: p).map { (path: p, sequence: $0) } }
+        // Entries and reports are read and hashed several at a time: on a local archive hashing is the floor, and it
+        // spreads over the cores; on S3 the round trips overlap.
+        let parsed = try await readConcurrently(entryPaths) { e in ChainEntry.parse(try await storage.read(e.path), sequence: e.sequence) }
+        for (e, entry) in zip(entryPaths, parsed) {
+            if let entry {
+                entries.append(entry)
             } else {
-                issues.append((Double(seq), ChainIssue(.edited, path: path, sequence: seq, detail: "the chain entry is not in `<sha256>  <path>` format")))
+                issues.append((Double(e.sequence), ChainIssue(.edited, path: e.path, sequence: e.sequence, detail: "the chain entry is not in `<sha256>  <path>` format")))
             }
         }
         entries.sort { $0.sequence < $1.sequence }
-        var found: [String: Found] = [:]
-        for path in paths where ReportArchive.isReportPath(path) || (path.hasSuffix(".md") && !path.hasPrefix(ChainEntry.folder + "/")) {
+        let reportPaths = paths.filter { ReportArchive.isReportPath($0) || ($0.hasSuffix(".md") && !$0.hasPrefix(ChainEntry.folder + "/")) }
+        let digest = self.digest
+        let hashed = try await readConcurrently(reportPaths) { path in
             let data = try await storage.read(path)
-            found[path] = Found(digest: digest(data), previous: path.hasSuffix(".json") ? Self.previousDigest(in: data) : .some(nil))
+            return Found(digest: digest(data), previous: path.hasSuffix(".json") ? Self.previousDigest(in: data) : .some(nil))
         }
+        let found = Dictionary(zip(reportPaths, hashed), uniquingKeysWith: { a, _ in a })
         let seqOfDigest = Dictionary(entries.map { ($0.jsonSHA256, $0.sequence) }, uniquingKeysWith: { a, _ in a })
         let entryOfSeq = Dictionary(entries.map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })
         let recordedPaths = Set(entries.flatMap { [$0.jsonPath] + ($0.markdownPath.map { [$0] } ?? []) })
@@ -123,9 +128,43 @@ public struct ChainVerifier: Sendable {
     }
 
     /// `previous_sha256` of a JSON report, read without decoding the whole report (older schemas still verify).
+    /// drill writes it as a top-level `"previous_sha256" : "<64 hex>"` (or `null`); a key in a string value would have
+    /// its quotes escaped, so a single unescaped occurrence is the key. Anything else is parsed as JSON.
     static func previousDigest(in data: Data) -> String?? {
+        if let quick = quickPreviousDigest(in: data) { return quick }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return .some(object["previous_sha256"] as? String)
+    }
+
+    static let previousKey = Array(#""previous_sha256""#.utf8)
+
+    /// The fast path of `previousDigest`: nil when the file is not laid out as drill writes it.
+    static func quickPreviousDigest(in data: Data) -> String?? {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String?? in
+            let b = raw.bindMemory(to: UInt8.self)
+            let key = previousKey
+            var hit: Int?
+            var i = 0
+            while i + key.count <= b.count {
+                if b[i] == key[0], (0..<key.count).allSatisfy({ b[i + $0] == key[$0] }), i == 0 || b[i - 1] != UInt8(ascii: "\\") {
+                    if hit != nil { return nil }  // twice: let the JSON parser decide
+                    hit = i
+                    i += key.count
+                    continue
+                }
+                i += 1
+            }
+            guard var j = hit.map({ $0 + key.count }) else { return .some(nil) }  // absent key: the first report
+            func skipSpace() { while j < b.count, b[j] == 0x20 || b[j] == 0x0A || b[j] == 0x09 || b[j] == 0x0D { j += 1 } }
+            skipSpace()
+            guard j < b.count, b[j] == UInt8(ascii: ":") else { return nil }
+            j += 1
+            skipSpace()
+            if j + 4 <= b.count, Array(b[j..<j + 4]) == Array("null".utf8) { return .some(nil) }
+            guard j + 66 <= b.count, b[j] == UInt8(ascii: "\""), b[j + 65] == UInt8(ascii: "\"") else { return nil }
+            let hex = String(decoding: b[(j + 1)..<(j + 65)], as: UTF8.self)
+            return ChainEntry.isHexDigest(hex) ? .some(hex) : nil
+        }
     }
 }
 

@@ -48,9 +48,9 @@ public struct AuditReport: Sendable {
 
     /// Builds the report from every archived report; `config` adds schedules (missed runs) and current targets.
     public static func build(reports all: [DrillReport], config: ConfigFolder?, chain: ChainVerification, range: AuditRange,
-                             now: Date, archiveLocation: String) -> AuditReport {
+                             now: Date, archiveLocation: String, firstRuns: [String: Date]? = nil) -> AuditReport {
         let reports = all.filter { range.range.contains($0.startedAt) }.sorted { $0.startedAt < $1.startedAt }
-        let missed = config.map { missedRuns(config: $0, reports: all, range: range.range, now: now) } ?? []
+        let missed = config.map { missedRuns(config: $0, reports: all, range: range.range, now: now, firstRuns: firstRuns) } ?? []
         var problems: [Problem] = []
         for r in reports where r.status != .compliant {
             let kind: Problem.Kind = r.status == .failed ? .failed : r.status == .aborted ? .aborted : .nonCompliant

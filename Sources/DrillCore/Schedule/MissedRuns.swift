@@ -13,14 +13,19 @@ public struct MissedRun: Sendable, Equatable {
 /// `range`, starts no earlier than the period of the drill's first archived run (before it the drill may not have
 /// existed), and holds no counted run (see `countsAsRun`). A drill with no run at all yields one entry with no period.
 /// At most `limitPerDrill` periods are examined per drill.
+///
+/// `firstRuns`, when given, is each drill's first run as the archive records it (`ReportArchive.firstRuns`): then
+/// `reports` need only hold the runs inside `range`, and a drill whose runs all lie before the range is still owed
+/// every period of the range rather than counted as never having run.
 public func missedRuns(config: ConfigFolder, reports: [DrillReport], range: Range<Date>, now: Date,
-                       limitPerDrill: Int = 5_000) -> [MissedRun] {
+                       firstRuns: [String: Date]? = nil, limitPerDrill: Int = 5_000) -> [MissedRun] {
     var runs: [String: [Date]] = [:]
     for r in reports where countsAsRun(r) { runs[r.drill, default: []].append(r.startedAt) }
     var out: [MissedRun] = []
     for d in config.drills {
         guard let tier = config.tiers.tiers[d.tier], let cron = try? CronExpression(parsing: tier.schedule) else { continue }
-        guard let starts = runs[d.name]?.sorted(), let first = starts.first else {
+        let starts = runs[d.name]?.sorted() ?? []
+        guard let first = [starts.first, firstRuns?[d.name]].compactMap({ $0 }).min() else {
             out.append(MissedRun(drill: d.name, tier: d.tier, schedule: tier.schedule, period: nil))
             continue
         }

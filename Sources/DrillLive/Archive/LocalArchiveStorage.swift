@@ -19,21 +19,31 @@ public struct LocalArchiveStorage: ArchiveStorage {
 
     public func list(under folder: String) async throws -> [String] { walk(folder) }
 
-    /// Every file below `folder` (the whole archive for ""), relative to the archive; hidden names left out.
+    /// Every file below `folder` (the whole archive for ""), relative to the archive, sorted; hidden names left out.
+    /// `readdir` with its entry types (one `stat` only where the file system does not give the type): a 60,000-file
+    /// archive lists in a fraction of the time FileManager's enumerator and a `stat` per file take.
     private func walk(_ folder: String) -> [String] {
-        let fm = FileManager.default
-        let base = folder.isEmpty ? root : (root as NSString).appendingPathComponent(folder)
-        guard fm.fileExists(atPath: base), let e = fm.enumerator(atPath: base) else { return [] }
-        let prefix = folder.isEmpty ? "" : folder + "/"
         var out: [String] = []
-        while let rel = e.nextObject() as? String {
-            let name = (rel as NSString).lastPathComponent
-            if name.hasPrefix(".") { continue }
-            var isDir: ObjCBool = false
-            if fm.fileExists(atPath: (base as NSString).appendingPathComponent(rel), isDirectory: &isDir), !isDir.boolValue {
-                out.append(prefix + rel)
+        func visit(_ rel: String) {
+            let full = rel.isEmpty ? root : (root as NSString).appendingPathComponent(rel)
+            guard let dir = opendir(full) else { return }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+                }
+                if name.hasPrefix(".") { continue }
+                let path = rel.isEmpty ? name : rel + "/" + name
+                var type = Int32(entry.pointee.d_type)
+                if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
+                    var st = stat()
+                    guard stat((full as NSString).appendingPathComponent(name), &st) == 0 else { continue }
+                    type = (st.st_mode & S_IFMT) == S_IFDIR ? Int32(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : -1
+                }
+                if type == Int32(DT_DIR) { visit(path) } else if type == Int32(DT_REG) { out.append(path) }
             }
         }
+        visit(folder)
         return out.sorted()
     }
 

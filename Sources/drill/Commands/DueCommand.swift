@@ -24,7 +24,7 @@ struct DueCommand: AsyncParsableCommand {
     func run() async throws {
         let folder = try options.load()
         let archive = try archiveOptions.open(config: options.config)
-        let reports = try await archiveOptions.reports(archive)
+        let reports = try await archiveOptions.newest(archive, drills: Set(folder.drills.map(\.name))) { $0.contains(where: countsAsRun) }
         let due = dueDrills(config: folder, reports: reports, now: Date())
         if due.isEmpty {
             Console.out("nothing is due (\(folder.drills.count) drill\(folder.drills.count == 1 ? "" : "s") checked)")

@@ -29,8 +29,8 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let archive = try archiveOptions.open(config: options.config)
-        let reports = try await archiveOptions.reports(archive)
         let range = since.flatMap { AuditRange.since($0, now: Date()) }
+        let reports = try await archiveOptions.reports(archive, in: range?.range, drill: drill)
         let selected = History.select(reports, range: range?.range, tier: tier, drill: drill)
         if selected.isEmpty {
             Console.out("no runs in the archive \(archive.storage.location) match")

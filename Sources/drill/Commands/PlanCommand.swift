@@ -46,12 +46,13 @@ struct PlanCommand: AsyncParsableCommand {
         let drills = try options.select(targets, all: targets.isEmpty, in: folder)
         let deps = await LiveWiring.dependencies(logger: Logger(label: "drill.plan"))
         let archive = try archiveOptions.open(config: options.config)
-        let history = (try? await archive.reports().reports) ?? []
+        // Each selected drill's newest reports, down to its last restore (not the whole archive).
+        let history = (try? await archive.newest(drills: Set(drills.map(\.name))) { $0.contains(where: \.restored) })?.all ?? []
         let now = Date()
         var entries: [Entry] = []
         for d in drills {
             let tier = folder.tier(of: d)
-            let last = history.last { $0.report.drill == d.name && $0.report.restored }?.report
+            let last = history.last { $0.drill == d.name && $0.restored }
             var e = Entry(drill: d.name, tier: d.tier, method: d.method.rawValue, target: d.target.kind,
                           rpoSeconds: tier.rpo.seconds, rtoSeconds: tier.rto.seconds,
                           lastRtoSeconds: last?.measured.rtoSeconds, lastRunAt: last?.startedAt)

@@ -48,7 +48,9 @@ struct ReportCommand: AsyncParsableCommand {
         let folder = FileManager.default.fileExists(atPath: (options.config as NSString).appendingPathComponent("tiers.json"))
             ? try options.load() : nil
         let archive = try archiveOptions.open(config: options.config)
-        let reports = try await archiveOptions.reports(archive)
+        // Only the period's months are read; the archive's paths say when each drill first ran (missed runs).
+        let reports = try await archiveOptions.reports(archive, in: range.range)
+        let firstRuns = (try? await archive.firstRuns()) ?? [:]
         let chain: ChainVerification
         do {
             chain = try await archive.verify()
@@ -57,7 +59,7 @@ struct ReportCommand: AsyncParsableCommand {
             throw ExitCode(DrillCore.ExitCode.failed.rawValue)
         }
         let audit = AuditReport.build(reports: reports, config: folder, chain: chain, range: range, now: now,
-                                      archiveLocation: archive.storage.location)
+                                      archiveLocation: archive.storage.location, firstRuns: firstRuns)
         let text = output.hasSuffix(".md") ? AuditMarkdown.render(audit) : AuditHTML.render(audit)
         do {
             try await OutputFile.write(Data(text.utf8), to: output)

@@ -18,14 +18,14 @@ extension RunCommand {
         }
     }
 
-    /// `--metrics-file` (from the whole archive, so every drill appears) and `--junit` (this run), each written by
+    /// `--metrics-file` (every drill in the archive, from its newest reports down to its last compliant one) and `--junit` (this run), each written by
     /// `OutputFile`'s rules: atomic replace of a regular file or a symlink's target, direct write to a FIFO or a
     /// character device. Returns `.failed` for each file that could not be written.
     func writeMetricsAndJUnit(_ reports: [DrillReport], archive: ReportArchive) async -> [DrillCore.ExitCode] {
         var codes: [DrillCore.ExitCode] = []
         if let metricsFile {
             do {
-                let all = try await archive.reports().reports.map(\.report)
+                let all = try await archive.newest(drills: nil) { $0.contains { $0.status == .compliant } }.all
                 try await OutputFile.write(Data(PrometheusMetrics.render(reports: all).utf8), to: metricsFile)
             } catch {
                 Console.error("drill: cannot write the metrics file \(metricsFile): \(error)")
