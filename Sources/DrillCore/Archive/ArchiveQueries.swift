@@ -46,23 +46,40 @@ extension ReportArchive {
                 ChainEntry.parse(try await self.storage.read(ChainEntry.path(sequence: seq)), sequence: seq)
             }
             out.entriesRead += sequences.count
-            // The reports this batch needs: the entries' drills still pending (a drill can appear twice in a batch).
-            let wanted = entries.compactMap { $0 }.filter { e in
-                ReportPath.drill(ofPath: e.jsonPath).map(pending.contains) ?? true
+            // The batch's entries of drills still pending, per drill newest first, read in rounds: the newest of each
+            // such drill, then (only for drills that still need more) the next one, so a batch reads no report it
+            // does not need.
+            var queues: [String: [ChainEntry]] = [:]
+            var order: [String] = []
+            for e in entries.compactMap({ $0 }) {
+                let key = ReportPath.drill(ofPath: e.jsonPath) ?? e.jsonPath
+                guard ReportPath.drill(ofPath: e.jsonPath).map(pending.contains) ?? true else { continue }
+                if queues[key] == nil { order.append(key) }
+                queues[key, default: []].append(e)
             }
-            let reports = try await readConcurrently(wanted) { e -> DrillReport? in
-                guard let data = try? await self.storage.read(e.jsonPath), self.digest(data) == e.jsonSHA256 else { return nil }
-                return try? DrillReport.decoder().decode(DrillReport.self, from: data)
-            }
-            out.reportsRead += wanted.count
-            for (e, report) in zip(wanted, reports) {
-                guard let report else {
-                    out.skipped.append(e.jsonPath)
-                    continue
+            var round = 0
+            while true {
+                let wanted = order.compactMap { key -> ChainEntry? in
+                    guard let q = queues[key], round < q.count else { return nil }
+                    if let drill = ReportPath.drill(ofPath: q[round].jsonPath), !pending.contains(drill) { return nil }
+                    return q[round]
                 }
-                guard pending.contains(report.drill) else { continue }
-                out.byDrill[report.drill, default: []].append(report)
-                if enough(out.byDrill[report.drill]!) { pending.remove(report.drill) }
+                if wanted.isEmpty { break }
+                round += 1
+                let reports = try await readConcurrently(wanted) { e -> DrillReport? in
+                    guard let data = try? await self.storage.read(e.jsonPath), self.digest(data) == e.jsonSHA256 else { return nil }
+                    return try? DrillReport.decoder().decode(DrillReport.self, from: data)
+                }
+                out.reportsRead += wanted.count
+                for (e, report) in zip(wanted, reports) {
+                    guard let report else {
+                        out.skipped.append(e.jsonPath)
+                        continue
+                    }
+                    guard pending.contains(report.drill) else { continue }
+                    out.byDrill[report.drill, default: []].append(report)
+                    if enough(out.byDrill[report.drill]!) { pending.remove(report.drill) }
+                }
             }
             for (seq, e) in zip(sequences, entries) where e == nil { out.skipped.append(ChainEntry.path(sequence: seq)) }
         }
@@ -153,8 +170,10 @@ public enum ReportPath {
 
     /// The month folders (`2026/11`) of every month that overlaps `range`, oldest first.
     public static func months(overlapping range: Range<Date>) -> [String] {
+        guard !range.isEmpty else { return [] }
         var c = utc.dateComponents([.year, .month], from: range.lowerBound)
-        let end = utc.dateComponents([.year, .month], from: range.upperBound)
+        // The range ends before its upper bound: a range ending at a month's first instant does not reach that month.
+        let end = utc.dateComponents([.year, .month], from: range.upperBound.addingTimeInterval(-0.001))
         var out: [String] = []
         while let y = c.year, let m = c.month, (y, m) <= (end.year!, end.month!), out.count < 12 * 200 {
             out.append(String(format: "%04d/%02d", y, m))

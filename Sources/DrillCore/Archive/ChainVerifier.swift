@@ -129,8 +129,8 @@ public struct ChainVerifier: Sendable {
 
     /// `previous_sha256` of a JSON report, read without decoding the whole report (older schemas still verify).
     /// drill writes it as a top-level `"previous_sha256" : "<64 hex>"` (or `null`); a key in a string value would have
-    /// its quotes escaped, so a single unescaped occurrence is the key. Anything else is parsed as JSON.
-    static func previousDigest(in data: Data) -> String?? {
+    /// its quotes escaped, so a single unescaped occurrence is the key. Anything else (no key, twice) is parsed as JSON.
+    public static func previousDigest(in data: Data) -> String?? {
         if let quick = quickPreviousDigest(in: data) { return quick }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return .some(object["previous_sha256"] as? String)
@@ -139,7 +139,7 @@ public struct ChainVerifier: Sendable {
     static let previousKey = Array(#""previous_sha256""#.utf8)
 
     /// The fast path of `previousDigest`: nil when the file is not laid out as drill writes it.
-    static func quickPreviousDigest(in data: Data) -> String?? {
+    public static func quickPreviousDigest(in data: Data) -> String?? {
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String?? in
             let b = raw.bindMemory(to: UInt8.self)
             let key = previousKey
@@ -154,7 +154,7 @@ public struct ChainVerifier: Sendable {
                 }
                 i += 1
             }
-            guard var j = hit.map({ $0 + key.count }) else { return .some(nil) }  // absent key: the first report
+            guard var j = hit.map({ $0 + key.count }) else { return nil }  // absent (the first report): parse it
             func skipSpace() { while j < b.count, b[j] == 0x20 || b[j] == 0x0A || b[j] == 0x09 || b[j] == 0x0D { j += 1 } }
             skipSpace()
             guard j < b.count, b[j] == UInt8(ascii: ":") else { return nil }
