@@ -29,12 +29,14 @@ public struct LocalArchiveStorage: ArchiveStorage {
             guard let dir = opendir(full) else { return }
             defer { closedir(dir) }
             while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-                }
+                // readdir's record is only as long as its name: read the fields in place. Copying `entry.pointee`
+                // (the whole 280-byte struct) reads past the end of the last record, across a page boundary.
+                let record = UnsafeRawPointer(entry)
+                let name = String(cString: record.advanced(by: Self.nameOffset).assumingMemoryBound(to: CChar.self))
+                let entryType = record.load(fromByteOffset: Self.typeOffset, as: UInt8.self)
                 if name.hasPrefix(".") { continue }
                 let path = rel.isEmpty ? name : rel + "/" + name
-                var type = Int32(entry.pointee.d_type)
+                var type = Int32(entryType)
                 if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
                     var st = stat()
                     guard stat((full as NSString).appendingPathComponent(name), &st) == 0 else { continue }
@@ -46,6 +48,9 @@ public struct LocalArchiveStorage: ArchiveStorage {
         visit(folder)
         return out.sorted()
     }
+
+    static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+    static let typeOffset = MemoryLayout<dirent>.offset(of: \dirent.d_type)!
 
     public func read(_ path: String) async throws -> Data {
         guard let d = FileManager.default.contents(atPath: (root as NSString).appendingPathComponent(path)) else {
