@@ -87,7 +87,10 @@ def fleet_part(a, drill):
         for i in range(a.fleet_drills):
             folder = f"{base}/backups/db{i:02d}"
             os.makedirs(folder)
-            subprocess.run(["pg_dump", "-Fc", "-d", "app", "-f", f"{folder}/app-20261201T000000Z.dump"], env=src.env, check=True)
+            dump = f"{folder}/app-20261201T000000Z.dump"
+            subprocess.run(["pg_dump", "-Fc", "-d", "app", "-f", dump], env=src.env, check=True)
+            old = time.time() - 3600  # settled (backup.settle): written an hour ago
+            os.utime(dump, (old, old))
     finally:
         src.stop()
     with open(base + "/config/tiers.json", "w") as f:
