@@ -81,7 +81,7 @@ public struct ExpectationResult: Sendable, Equatable {
             var why: [String] = []
             if !missing.isEmpty { why.append("missing: " + missing.joined(separator: ", ")) }
             if exact, !extra.isEmpty { why.append("unexpected: " + extra.joined(separator: ", ")) }
-            return ExpectationResult(success: success, observedValue: .array(actual.map { .string($0) }),
+            return ExpectationResult(success: success, observedValue: .array(actual.sorted().map { .string($0) }),  // sorted, as GE does
                                      reason: why.isEmpty ? nil : why.joined(separator: "; "))
         }
     }
@@ -116,5 +116,14 @@ public struct ExpectationResult: Sendable, Equatable {
         entry.missingCount = missingCount
         entry.observedValue = observedValue
         entry.partialUnexpectedList = partialUnexpectedList
+    }
+}
+
+extension DrillReport.Check {
+    /// The first unexpected values of an expectation, for Markdown and JUnit: `"a", "b", NULL` (nil when none).
+    public var unexpectedSample: String? {
+        guard let list = partialUnexpectedList, !list.isEmpty else { return nil }
+        return list.map { v in if case .string(let s) = v { "\"\(CheckOutput.oneLine(s, maxBytes: 60))\"" } else { "NULL" } }
+            .joined(separator: ", ")
     }
 }
