@@ -65,3 +65,55 @@ extension RangeKind {
     }
     public func describe(rpo: DrillDuration?) -> String { range.describe(rpo: rpo) }
 }
+
+/// A kind whose kwarg is a `regex`, matched with PostgreSQL's `~` against the value's text.
+protocol RegexKind: ExpectationKind {
+    /// Whether a match is what is unexpected (`…_to_not_match_regex`).
+    static var matchIsUnexpected: Bool { get }
+    var regex: String { get }
+    init(regex: String)
+}
+
+extension RegexKind {
+    public static var takesMostly: Bool { true }
+    public static var keys: Set<String> { ["regex"] }
+    public init?(_ kwargs: Kwargs) {
+        guard let regex = kwargs.string("regex", required: true) else { return nil }
+        self.init(regex: regex)
+    }
+    public func rule(column: String?) -> ExpectationRule {
+        let regex = regex, negate = !Self.matchIsUnexpected
+        return .condition(column: column!) { c, b in
+            let match = "\(c)::text ~ \(b.bind(regex))"
+            return negate ? "NOT (\(match))" : match
+        }
+    }
+    public func describe(rpo: DrillDuration?) -> String { (Self.matchIsUnexpected ? "not regex " : "regex ") + regex }
+}
+
+/// A kind whose kwarg is a `value_set`, compared in the column's type.
+protocol SetKind: ExpectationKind {
+    /// Whether a value in the set is what is unexpected (`…_to_not_be_in_set`).
+    static var memberIsUnexpected: Bool { get }
+    var values: [ExpectationValue] { get }
+    init(values: [ExpectationValue])
+}
+
+extension SetKind {
+    public static var takesMostly: Bool { true }
+    public static var keys: Set<String> { ["value_set"] }
+    public init?(_ kwargs: Kwargs) {
+        guard let values = kwargs.list("value_set") else { return nil }
+        self.init(values: values)
+    }
+    public func rule(column: String?) -> ExpectationRule {
+        let values = values, negate = !Self.memberIsUnexpected
+        return .condition(column: column!) { c, b in
+            let member = "\(c) = ANY (\(b.bindArray(values)))"
+            return negate ? "NOT (\(member))" : member
+        }
+    }
+    public func describe(rpo: DrillDuration?) -> String {
+        (Self.memberIsUnexpected ? "not in {" : "in {") + values.map(\.text).joined(separator: ", ") + "}"
+    }
+}
