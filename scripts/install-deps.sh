@@ -46,6 +46,14 @@ PY
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q 'apache-airflow>=3.0,<4' kubernetes-validate
   fi
+  # Great Expectations (the expectations' conformance test) in a virtualenv of its own: Airflow's pins may clash.
+  ge_venv="${DRILL_GE_VENV:-$HOME/.cache/drill/ge-venv}"
+  if ! "$ge_venv/bin/python" -c 'import great_expectations, psycopg2' 2>/dev/null; then
+    echo "making the Great Expectations virtualenv $ge_venv" >&2
+    mkdir -p "$(dirname "$ge_venv")"
+    python3 -m venv "$ge_venv"
+    "$ge_venv/bin/pip" install -q 'great_expectations[postgresql]>=1.0,<2'
+  fi
 fi
 if [[ "$mode" != "--runtime" ]]; then
   export PATH="/opt/swift/usr/bin:$PATH"

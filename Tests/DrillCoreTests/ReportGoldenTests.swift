@@ -9,6 +9,14 @@ struct ReportGoldenTests {
     static func dump() -> DrillReport {
         var r = ReportTests.sample()
         r.method = .dump
+        // An expectation check with Great Expectations' result fields (docs/checks.md).
+        var e = DrillReport.Check(name: "email format", sql: #"SELECT count(*), count("email"), count(*) FILTER (WHERE "email" IS NOT NULL AND (NOT ("email"::text ~ $1))) FROM "public"."users""#,
+                                  expected: "expect_column_values_to_match_regex(email) on public.users: regex @, mostly 0.99",
+                                  passed: false, seconds: 0.01)
+        ExpectationResult(success: false, elementCount: 10, unexpectedCount: 1, unexpectedPercent: 12.5, missingCount: 2,
+                          partialUnexpectedList: [.string("not-an-email")], reason: "1 of 8 non-NULL values unexpected").record(into: &e)
+        e.expectation = "expect_column_values_to_match_regex"
+        r.checks.append(e)
         return r
     }
 

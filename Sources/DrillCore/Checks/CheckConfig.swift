@@ -1,8 +1,11 @@
-/// A smoke check: one SQL statement whose first column of the first row is compared with `expect`.
+/// A smoke check: one SQL statement whose first column of the first row is compared with `expect`, or an expectation
+/// on a table (`expectation`; then `sql` is empty and `expect` has no condition).
 public struct CheckConfig: Sendable, Equatable {
     public var name: String
     public var sql: String
     public var expect: Expectation
+    /// A data-quality expectation (Great Expectations semantics), run by `ExpectationPlanner`.
+    public var expectation: ExpectationCheck?
     /// The statement timeout for this check (default 60 s).
     public var timeout: DrillDuration
     /// What PostgreSQL accepts for `statement_timeout`, in milliseconds (0 would mean no limit at all).
@@ -13,6 +16,12 @@ public struct CheckConfig: Sendable, Equatable {
         self.sql = sql
         self.expect = expect
         self.timeout = timeout
+    }
+
+    /// An expectation check.
+    public init(name: String, expectation: ExpectationCheck, timeout: DrillDuration = DrillDuration(seconds: 60)) {
+        self.init(name: name, sql: "", expect: Expectation(), timeout: timeout)
+        self.expectation = expectation
     }
 }
 

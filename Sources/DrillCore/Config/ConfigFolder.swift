@@ -41,6 +41,10 @@ public struct ConfigFolder: Sendable {
                 let name = String(file.dropLast(5))
                 if var d = DrillConfig.parse(value, name: name, file: display, tiers: tiers?.tiers, reader: r) {
                     d.settings = d.settings.resolvingPaths { resolve($0, relativeTo: directory) }
+                    d.checks += GESuiteLoader.checks(d.suites, directory: directory, drillFile: display, issues: &issues)
+                    for name in Dictionary(grouping: d.checks.map(\.name), by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted() {
+                        issues.append(ConfigIssue(file: display, keyPath: "expectations", message: "duplicate check name \"\(name)\""))
+                    }
                     issues += LocationCheck.issues(d)
                     drills.append(d)
                 }

@@ -5,7 +5,7 @@ extension DrillConfig {
 
     /// The keys every drill file may have, whatever its method.
     public static let commonKeys: Set<String> = [
-        "version", "tier", "target", "restore", "checks", "database", "recovery", "alerts", "description",
+        "version", "tier", "target", "restore", "checks", "database", "recovery", "alerts", "description", "expectations",
     ]
 
     /// Parses one drill file; every problem is recorded in `reader`. `tiers` is used to check the tier name. The
@@ -37,10 +37,13 @@ extension DrillConfig {
         if let settings, !settings.supportsServerTarget, case .server = target {
             r.fail("target.kind", "a \(settings.kind) drill restores into a private scratch cluster: use the embedded target")
         }
+        let suites = SuiteReference.parseAll(top["expectations"], reader: r)
         guard let tier, let settings else { return nil }
-        return DrillConfig(name: name, file: file, tier: tier, settings: settings, target: target ?? .embedded,
-                           restore: restore ?? RestoreConfig(), checks: checks, database: database, recovery: recovery,
-                           alerts: alerts)
+        var drill = DrillConfig(name: name, file: file, tier: tier, settings: settings, target: target ?? .embedded,
+                                restore: restore ?? RestoreConfig(), checks: checks, database: database, recovery: recovery,
+                                alerts: alerts)
+        drill.suites = suites
+        return drill
     }
 
     /// Chooses the drill's method and lets it parse its own keys; a key of another method is an error.
@@ -97,16 +100,25 @@ extension DrillConfig {
         var names = Set<String>()
         for (i, item) in items.enumerated() {
             let path = "checks[\(i)]"
-            guard let c = r.object(item, at: path, allowed: ["name", "sql", "expect", "timeout"]) else { continue }
+            // `"expect": "<type>"` makes the check an expectation on a table; its other keys are its kwargs.
+            let isExpectation = if case .object(let o) = item, case .string? = o["expect"] { true } else { false }
+            guard let c = r.object(item, at: path, allowed: isExpectation ? nil : ["name", "sql", "expect", "timeout"]) else { continue }
             let name = r.string(c["name"], at: path + ".name", required: true)
             if let name, !names.insert(name).inserted { r.fail(path + ".name", "duplicate check name \"\(name)\"") }
-            let sql = r.string(c["sql"], at: path + ".sql", required: true)
-            if let sql, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { r.fail(path + ".sql", "must not be empty") }
             let timeout = r.duration(c["timeout"], at: path + ".timeout")
             if let timeout, !CheckConfig.timeoutRange.contains(timeout.seconds * 1000) {
                 r.fail(path + ".timeout", "\(timeout) is outside PostgreSQL's statement_timeout range, 1 ms to 2147483647 ms "
                     + "(1s to \(DrillDuration(seconds: CheckConfig.timeoutRange.upperBound / 1000)) here)")
             }
+            if isExpectation {
+                if c["sql"] != nil { r.fail(path + ".sql", "an expectation check has no sql") }
+                if let e = ExpectationRegistry.parseInline(c, at: path, reader: r), let name {
+                    out.append(CheckConfig(name: name, expectation: e, timeout: timeout ?? DrillDuration(seconds: 60)))
+                }
+                continue
+            }
+            let sql = r.string(c["sql"], at: path + ".sql", required: true)
+            if let sql, sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { r.fail(path + ".sql", "must not be empty") }
             if c["expect"] == nil { r.fail(path + ".expect", "missing required key") }
             let expect = parseExpectation(c["expect"], at: path + ".expect", reader: r)
             if let name, let sql, let expect {

@@ -15,6 +15,8 @@ public struct DrillConfig: Sendable, Equatable {
     public var database: String?
     public var recovery: RecoveryConfig?
     public var alerts: AlertsConfig?
+    /// Great Expectations suite files the drill validates (`expectations`); `ConfigFolder.load` turns them into checks.
+    public var suites: [SuiteReference] = []
 
     public init(
         name: String, file: String = "", tier: String, settings: any MethodSettings, target: TargetConfig = .embedded,
@@ -63,7 +65,7 @@ public struct DrillConfig: Sendable, Equatable {
     public static func == (a: DrillConfig, b: DrillConfig) -> Bool {
         a.name == b.name && a.file == b.file && a.tier == b.tier && a.settings.isEqual(to: b.settings) && a.target == b.target
             && a.restore == b.restore && a.checks == b.checks && a.database == b.database && a.recovery == b.recovery
-            && a.alerts == b.alerts
+            && a.alerts == b.alerts && a.suites == b.suites
     }
 }
 

@@ -116,6 +116,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
         observer.phaseStarted(.checks, detail: "\(total) check\(total == 1 ? "" : "s")")
         state.beginPhase(.checks)
         let evaluator = CheckEvaluator(drillStart: state.startedAt, rpo: tier.rpo)
+        let planner = ExpectationPlanner(drillStart: state.startedAt, rpo: tier.rpo)
         for target in targets {
             let connection: any QueryExecutor
             do {
@@ -124,13 +125,19 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                 state.failPhase(.checks, observer: observer)
                 throw error
             }
-            for check in drill.checks {
+            // Expectations run table by table (one scan each where their kinds allow), before the SQL checks.
+            let c0 = clock.now, clock = self.clock
+            let expectations = await planner.run(drill.checks, on: connection, elapsed: { seconds(c0.duration(to: clock.now)) })
+            for (index, check) in drill.checks.enumerated() {
                 if Task.isCancelled { break }
                 let t0 = clock.now
                 let name = target.label.map { "\($0): \(check.name)" } ?? check.name
                 var entry = DrillReport.Check(name: name, sql: check.sql, expected: check.expect.describe(rpo: tier.rpo),
                                               observed: nil, rows: nil, passed: false, seconds: 0, error: nil)
-                do {
+                if var e = expectations[index] {
+                    e.name = name
+                    entry = e
+                } else { do {
                     // The first row, and rows counted only as far as `rows` needs: never the whole result.
                     let result = try await connection.query(check.sql, timeout: check.timeout,
                                                             countRowsUpTo: CheckOutput.rowsToCount(check.expect))
@@ -138,7 +145,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                 } catch {
                     entry.error = CheckOutput.boundedError(describe(error))  // an error may quote the value
                 }
-                entry.seconds = seconds(t0.duration(to: clock.now))
+                entry.seconds = seconds(t0.duration(to: clock.now)) }
                 if !entry.passed { state.report.findings.append("Check \"\(name)\" failed: \(entry.error ?? "unexpected result")") }
                 observer.note("check \(entry.passed ? "passed" : "FAILED"): \(name) → \(CheckOutput.oneLine(entry.observed ?? "error"))")
                 state.report.checks.append(entry)

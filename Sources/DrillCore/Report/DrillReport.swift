@@ -174,10 +174,24 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var observedTruncated: Bool?
         /// True when the result had more rows than drill read (`rows` is a lower bound); absent otherwise.
         public var rowsTruncated: Bool?
+        /// For an expectation: its Great Expectations type (`expect_column_values_to_not_be_null`) and its result
+        /// fields as Great Expectations reports them (absent for SQL checks).
+        public var expectation: String?
+        public var elementCount: Int?
+        public var unexpectedCount: Int?
+        public var unexpectedPercent: Double?
+        public var missingCount: Int?
+        public var observedValue: JSONValue?
+        /// At most 20 unexpected values, each cut at 200 characters (then ending with `…`); NULL as null.
+        public var partialUnexpectedList: [JSONValue]?
+        /// True for a suite's expectation of a type drill does not support, skipped on request (`"unsupported": "skip"`).
+        public var skipped: Bool?
 
         // `observedSHA256` must decode from `observed_sha256` (see `DrillReport.CodingKeys`).
         enum CodingKeys: String, CodingKey {
             case name, sql, expected, observed, rows, passed, seconds, error, observedBytes, observedTruncated, rowsTruncated
+            case expectation, elementCount, unexpectedCount, unexpectedPercent, missingCount, observedValue
+            case partialUnexpectedList, skipped
             case observedSHA256 = "observedSha256"
         }
 

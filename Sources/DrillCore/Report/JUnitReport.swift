@@ -9,7 +9,7 @@ public enum JUnitReport {
         var totals = (tests: 0, failures: 0, errors: 0, time: 0.0)
         for r in reports {
             var cases: [String] = []
-            var failures = 0, errors = 0
+            var failures = 0, errors = 0, skipped = 0
             let cls = "drill.\(r.tier).\(r.drill)"
             if r.status == .failed || r.status == .aborted {
                 errors += 1
@@ -21,8 +21,14 @@ public enum JUnitReport {
                 var body: String?
                 if !c.passed {
                     failures += 1
-                    let message = c.error ?? "expected \(c.expected), observed \(c.observed ?? "nothing")"
+                    var message = c.error ?? "expected \(c.expected), observed \(c.observed ?? "nothing")"
+                    if c.expectation != nil, let o = c.observed, c.error != nil { message += " (\(o))" }
+                    if let sample = c.unexpectedSample { message += "; unexpected values: \(sample)" }
                     body = "<failure type=\"check\" message=\"\(XML.escape(message))\">\(XML.escape(c.sql))</failure>"
+                }
+                if c.skipped == true {
+                    skipped += 1
+                    body = "<skipped message=\"\(XML.escape(c.error ?? "skipped"))\"/>"
                 }
                 cases.append(testcase(cls, "check: \(c.name)", c.seconds, body))
             }
@@ -47,7 +53,7 @@ public enum JUnitReport {
             let time = r.finishedAt.timeIntervalSince(r.startedAt)
             totals = (totals.tests + cases.count, totals.failures + failures, totals.errors + errors, totals.time + time)
             suites.append("""
-                  <testsuite name="\(XML.escape(r.drill))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="0" time="\(seconds(time))" timestamp="\(timestamp(r.startedAt))" hostname="\(XML.escape(r.environment.host))">
+                  <testsuite name="\(XML.escape(r.drill))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" time="\(seconds(time))" timestamp="\(timestamp(r.startedAt))" hostname="\(XML.escape(r.environment.host))">
                     <properties>
                       <property name="tier" value="\(XML.escape(r.tier))"/>
                       <property name="status" value="\(r.status.rawValue)"/>

@@ -37,6 +37,7 @@ public enum MarkdownReport {
                 var observed = c.observed.map { "`\(escape(truncate($0, 80)))`" } ?? "—"
                 if c.observedTruncated == true, let bytes = c.observedBytes { observed += " (\(bytes) bytes)" }
                 if c.rowsTruncated == true, let rows = c.rows { observed += " (\(rows)+ rows)" }
+                if let sample = c.unexpectedSample { observed += "; e.g. \(escape(truncate(sample, 160)))" }
                 md += "| \(escape(c.name)) | \(escape(c.expected)) | \(observed)\(c.error.map { " (\(escape(truncate($0, 200))))" } ?? "") | \(c.passed ? "yes" : "**no**") |\n"
             }
         }

@@ -35,7 +35,18 @@ public protocol QueryExecutor: Sendable {
     /// Runs one statement in a read-only transaction with a statement timeout. Reads the first column of the first
     /// row (bounded: see `ObservedValue`) and counts rows up to `countRowsUpTo + 1`, never the whole result.
     func query(_ sql: String, timeout: DrillDuration, countRowsUpTo: Int) async throws -> QueryResult
+    /// Runs one statement with bound parameters (`$1`…, text, their types inferred by the server) in a read-only
+    /// transaction with a statement timeout; returns at most `maxRows` rows, each value as text (nil for NULL). The
+    /// statement bounds its own values (expectations' statements do).
+    func rows(_ sql: String, parameters: [String], timeout: DrillDuration, maxRows: Int) async throws -> [[String?]]
     func close() async
+}
+
+extension QueryExecutor {
+    /// An executor that cannot bind parameters runs no expectation.
+    public func rows(_ sql: String, parameters: [String], timeout: DrillDuration, maxRows: Int) async throws -> [[String?]] {
+        throw DrillError(.unsupported, "this connection cannot run expectations (no parameter binding)")
+    }
 }
 
 /// What a check's statement returned, as far as drill read it.

@@ -58,6 +58,19 @@ final class LibPQExecutor: QueryExecutor, @unchecked Sendable {
         }
     }
 
+    /// An expectation's statement: parameters bound by libpq, in its own read-only transaction with the timeout.
+    func rows(_ sql: String, parameters: [String], timeout: DrillDuration, maxRows: Int) async throws -> [[String?]] {
+        do {
+            try await begin(timeout)
+            let rows = try await conn.query(sql, parameters: parameters, maxRows: maxRows)
+            _ = try? await conn.query("ROLLBACK")
+            return rows
+        } catch {
+            _ = try? conn.execSync("ROLLBACK")
+            throw error
+        }
+    }
+
     private func begin(_ timeout: DrillDuration) async throws {
         _ = try await conn.query("BEGIN READ ONLY")
         _ = try await conn.query("SET LOCAL statement_timeout = \(max(1, timeout.seconds) * 1000)")

@@ -81,11 +81,25 @@ public final class PGConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs one statement with parameters bound by libpq (`PQexecParams`: text values, types inferred by the server;
+    /// never spliced into the SQL) and returns at most `maxRows` rows as text.
+    public func query(_ sql: String, parameters: [String], maxRows: Int = .max) async throws -> [[String?]] {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (k: CheckedContinuation<[[String?]], any Error>) in
+                queue.async {
+                    k.resume(with: Result { try self.execSync(sql, parameters: parameters, maxRows: maxRows) })
+                }
+            }
+        } onCancel: {
+            self.cancelRunning()
+        }
+    }
+
     /// Runs a statement synchronously (for teardown paths that must not depend on task cancellation).
-    public func execSync(_ sql: String) throws -> [[String?]] {
-        try withResult(sql) { res in
+    public func execSync(_ sql: String, parameters: [String] = [], maxRows: Int = .max) throws -> [[String?]] {
+        try withResult(sql, parameters: parameters) { res in
             guard let res else { return [] }
-            let n = PQntuples(res), m = PQnfields(res)
+            let n = min(PQntuples(res), Int32(clamping: maxRows)), m = PQnfields(res)
             var rows: [[String?]] = []
             rows.reserveCapacity(Int(n))
             for i in 0..<n {
@@ -151,8 +165,13 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs a statement and hands its result to `body` (nil for a command without rows), or throws the server's
     /// error.
-    private func withResult<T>(_ sql: String, _ body: (OpaquePointer?) throws -> T) throws -> T {
-        guard let res = PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0) else {
+    private func withResult<T>(_ sql: String, parameters: [String] = [], _ body: (OpaquePointer?) throws -> T) throws -> T {
+        let values = parameters.map { strdup($0) }
+        defer { values.forEach { free($0) } }
+        let result: OpaquePointer? = values.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : p.baseAddress, nil, nil, 0)
+        }
+        guard let res = result else {
             throw Failure(sqlState: nil, message: Self.clean(String(cString: PQerrorMessage(conn))))
         }
         defer { PQclear(res) }
