@@ -49,6 +49,7 @@ public enum LiveDependencies {
             archiveTimeZone: TimeZone.current,
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
+        deps.postgres = LivePostgresCatalog(environment: environment)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
         deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
         deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))

@@ -78,8 +78,12 @@ public struct RestoreRequest: Sendable {
     public var jobs: Int
     public var profile: RestoreProfile
     public var connection: ConnectionParameters
+    /// The PostgreSQL whose client tools restore (chosen for the backup's version); nil: the restorer's default.
+    public var postgres: PostgresInstallation?
 
-    public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters) {
+    public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters,
+                postgres: PostgresInstallation? = nil) {
+        self.postgres = postgres
         self.input = input
         self.format = format
         self.jobs = jobs

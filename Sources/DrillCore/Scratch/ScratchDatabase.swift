@@ -28,6 +28,15 @@ public struct TeardownResult: Sendable, Equatable {
 /// Creates scratch databases for a drill.
 public protocol ScratchProvisioner: Sendable {
     func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int) async throws -> any ScratchDatabase
+    /// The same with the PostgreSQL chosen for the backup (`PostgresSelection`); by default the choice is ignored (a
+    /// server target's version is the server's).
+    func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase
+}
+
+extension ScratchProvisioner {
+    public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase {
+        try await provision(drill: drill, profile: profile, jobs: jobs)
+    }
 }
 
 /// Runs the checks' SQL.

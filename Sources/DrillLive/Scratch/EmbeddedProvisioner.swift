@@ -26,7 +26,12 @@ public struct EmbeddedProvisioner: ScratchProvisioner {
     }
 
     public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int) async throws -> any ScratchDatabase {
-        let found: PostgresBinaries? = if let binaries { binaries } else { await PostgresBinaries.discover() }
+        try await provision(drill: drill, profile: profile, jobs: jobs, postgres: nil)
+    }
+
+    /// With `postgres` (chosen for the backup's version), its server programs run the cluster.
+    public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else if let binaries { binaries } else { await PostgresBinaries.discover() }
         guard let binaries = found else {
             throw DrillError(.noPostgres,
                              ProcessInfo.processInfo.environment["DRILL_PG_BINDIR"].map { "DRILL_PG_BINDIR=\($0) holds no initdb and postgres" }

@@ -5,8 +5,13 @@ import Foundation
 public struct BaseBackupMethod: DrillMethod {
     /// Extracts, verifies and recovers base backups; nil when this build cannot.
     public var restorer: (any PhysicalRestorer)?
+    /// The installed PostgreSQL versions, to choose the backup's major; nil: the restorer's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(restorer: (any PhysicalRestorer)?) { self.restorer = restorer }
+    public init(restorer: (any PhysicalRestorer)?, postgres: (any PostgresCatalog)? = nil) {
+        self.restorer = restorer
+        self.postgres = postgres
+    }
 
     public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
         try await find(drill, context).restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: false)
@@ -50,7 +55,8 @@ public struct BaseBackupMethod: DrillMethod {
         for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
         let staged = try await stage(drill, located, run)
-        let session = try await provision(drill, run)
+        let chosen = try await choosePostgres(drill, staged, run)
+        let session = try await provision(drill, chosen, run)
         return try await recover(drill, located, staged: staged, session: session, run)
     }
 
@@ -76,8 +82,15 @@ public struct BaseBackupMethod: DrillMethod {
         }
     }
 
+    /// The PostgreSQL of the backup's major (`PG_VERSION`), chosen before anything is provisioned.
+    private func choosePostgres(_ drill: DrillConfig, _ staged: StagedBackup, _ run: MethodRun) async throws -> PostgresInstallation? {
+        guard let restorer, postgres != nil else { return nil }
+        let need = await restorer.backupVersion(staged).map { VersionNeed(version: $0, rule: .sameMajor, source: "PG_VERSION") }
+        return try await run.choosePostgres(need, catalog: postgres, drill: drill, needsServer: true)
+    }
+
     /// Creates the private scratch cluster folders (nothing runs yet).
-    private func provision(_ drill: DrillConfig, _ run: MethodRun) async throws -> any PhysicalSession {
+    private func provision(_ drill: DrillConfig, _ postgres: PostgresInstallation?, _ run: MethodRun) async throws -> any PhysicalSession {
         guard let restorer else {
             throw DrillError(.unsupported, "this build of drill cannot restore basebackup backups")
         }
@@ -88,7 +101,7 @@ public struct BaseBackupMethod: DrillMethod {
             throw DrillError(.configuration, "a basebackup drill needs wal.location: the WAL archive to replay")
         }
         return try await run.phase(.provision, detail: "scratch cluster from the backup") {
-            run.adopt(try await restorer.prepare(drill: drill, profile: drill.restore.profile))
+            run.adopt(try await restorer.prepare(drill: drill, profile: drill.restore.profile, postgres: postgres))
         }
     }
 

@@ -5,6 +5,18 @@ import Foundation
 public protocol PhysicalRestorer: Sendable {
     /// Creates the private scratch root (data folder, WAL folder, socket folder); starts nothing yet.
     func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PhysicalSession
+    /// The same with the PostgreSQL chosen for the backup's major (by default the choice is ignored).
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession
+    /// The PostgreSQL version of a staged base backup (its `PG_VERSION`), nil when it cannot be read (by default).
+    func backupVersion(_ staged: StagedBackup) async -> PostgresVersion?
+}
+
+extension PhysicalRestorer {
+    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession {
+        try await prepare(drill: drill, profile: profile)
+    }
+
+    public func backupVersion(_ staged: StagedBackup) async -> PostgresVersion? { nil }
 }
 
 /// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,
