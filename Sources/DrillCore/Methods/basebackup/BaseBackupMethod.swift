@@ -54,10 +54,12 @@ public struct BaseBackupMethod: DrillMethod {
                               staged: located.object.localPath == nil)
         for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
-        let staged = try await stage(drill, located, run)
-        let chosen = try await choosePostgres(drill, staged, run)
+        let fetched = try await stage(drill, located, run)
+        let chain = try await restorer?.incrementalChain(fetched, drill: drill)
+        let chosen = try await choosePostgres(drill, fetched, run)
+        let staged = try await combine(chain, postgres: chosen, run) ?? fetched
         let session = try await provision(drill, chosen, run)
-        return try await recover(drill, located, staged: staged, session: session, run)
+        return try await recover(drill, located, staged: staged, chain: chain, session: session, run)
     }
 
     /// Makes the backup folder available locally (the fetch phase, opened by `restore`).
@@ -107,11 +109,13 @@ public struct BaseBackupMethod: DrillMethod {
 
     /// Extracts, verifies, fetches the WAL and replays it. The `wal` evidence is filled in as the steps go, so a
     /// failed drill reports how far it got.
-    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup, session: any PhysicalSession,
-                         _ run: MethodRun) async throws -> Restored {
+    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup, chain: IncrementalChain?,
+                         session: any PhysicalSession, _ run: MethodRun) async throws -> Restored {
         let walConfig = drill.wal!
         let target = RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest
-        run.evidence(DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description))
+        var evidence = DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description)
+        evidence.incrementalChain = chain?.members.map(\.name)
+        run.evidence(evidence)
         run.restoreInfo { $0.jobs = 1 }
 
         let extracted = try await run.phase(.extract, detail: located.object.name) { try await session.extract(staged) }

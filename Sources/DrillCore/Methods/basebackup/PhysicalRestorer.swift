@@ -9,6 +9,12 @@ public protocol PhysicalRestorer: Sendable {
     func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession
     /// The PostgreSQL version of a staged base backup (its `PG_VERSION`), nil when it cannot be read (by default).
     func backupVersion(_ staged: StagedBackup) async -> PostgresVersion?
+    /// The incremental chain (PostgreSQL 17+) a staged backup ends, its parents found beside it under
+    /// `backup.location`; nil for a full backup (by default: nothing is incremental). Throws naming a missing link.
+    func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain?
+    /// Combines the chain with `pg_combinebackup` of `postgres` into a new folder under `directory`: the full backup
+    /// the rest of the restore uses.
+    func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup
 }
 
 extension PhysicalRestorer {
@@ -17,6 +23,12 @@ extension PhysicalRestorer {
     }
 
     public func backupVersion(_ staged: StagedBackup) async -> PostgresVersion? { nil }
+
+    public func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain? { nil }
+
+    public func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup {
+        throw DrillError(.unsupported, "this build of drill cannot combine incremental backups")
+    }
 }
 
 /// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,
