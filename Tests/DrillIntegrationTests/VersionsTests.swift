@@ -169,4 +169,22 @@ struct VersionsTests {
         #expect(!only15.phases.contains { $0.name == "provision" })
         expectNothingLeft(folder)
     }
+
+    @Test("drill plan shows the backup's PostgreSQL version and the one that would restore it, or why none would")
+    func plan() async throws {
+        let folder = TempFolder("v-plan")
+        let backups = folder.sub("backups")
+        _ = try copy(try await Shop18.shared.dump(.custom), into: backups, as: "shop18.dump")
+        let config = try ConfigFixture(in: folder, drills: ["shop18": ConfigFixture.drill(location: backups)])
+        let bin18 = try PostgreSQL18.binaries().directory
+        let both = try await DrillBinary.run(["plan", "--config", config.directory, "--archive", folder.sub("archive")],
+                                             environment: try Self.both())
+        #expect(both.stdout.contains("postgres: backup 18.6 (archive header); would restore with PostgreSQL 18.6 (\(bin18))"),
+                "\(both.stdout)")
+        let only15 = try await DrillBinary.run(["plan", "--config", config.directory, "--archive", folder.sub("archive")],
+                                               environment: ["DRILL_PG_BINDIR": Self.pg15])
+        #expect(only15.stdout.contains("postgres: backup 18.6 (archive header); PROBLEM — the backup needs PostgreSQL 18 or newer"),
+                "\(only15.stdout)")
+        #expect(only15.stdout.contains(Self.pg15))
+    }
 }

@@ -11,3 +11,14 @@ extension BaseBackupMethod {
         }
     }
 }
+
+extension BaseBackupMethod {
+    /// The newest base backup's major (`PG_VERSION`), when it is a local folder.
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        let located = try await BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone, now: context.now())
+            .locate(drill)
+        guard let path = located.object.localPath, let restorer else { return nil }
+        let folder = StagedBackup(path: path, isDirectory: true, sizeBytes: located.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
+        return await restorer.backupVersion(folder).map { VersionNeed(version: $0, rule: .sameMajor, source: "PG_VERSION") }
+    }
+}

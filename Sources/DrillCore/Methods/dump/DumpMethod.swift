@@ -18,6 +18,10 @@ public struct DumpMethod: DrillMethod {
         self.postgres = postgres
     }
 
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        Self.need(try await find(drill, context))
+    }
+
     /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
     /// dump) or from a plain dump's header comment.
     public static func need(_ located: LocatedBackup) -> VersionNeed? {
