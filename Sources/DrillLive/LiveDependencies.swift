@@ -24,6 +24,7 @@ public enum LiveDependencies {
                 switch format {
                 case .custom, .directory, .tar: PgRestoreRestorer(binaries: binaries)
                 case .plain, .plainGzip: PsqlRestorer(binaries: binaries)
+                case .dumpall: DumpAllRestorer(binaries: binaries)
                 case .basebackup: nil
                 }
             },

@@ -99,7 +99,7 @@ public struct BackupLocator: Sendable {
                 throw DrillError(.backupCorrupt, "\(object.name): \(error)")
             }
         }
-        let plainHeader = format == .plain ? PlainDumpHeader.parse(head) : nil
+        let plainHeader = format == .plain || format == .dumpall ? PlainDumpHeader.parse(head) : nil
         if let created = header?.createdAt(in: archiveTimeZone) {
             return LocatedBackup(store: store, object: object, format: format, header: header, plainHeader: plainHeader,
                                  recoveryPoint: created, recoveryPointSource: "archive_header", skipped: skipped)

@@ -130,6 +130,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var toolSeconds: Double?
         public var stderr: String?
         public var settings: [String: String]?
+        /// A `pg_dumpall` restore: every database restored, with its size; absent otherwise.
+        public var databases: [RestoredDatabase]?
 
         public init(jobs: Int, profile: RestoreProfile, mode: String? = nil, tool: String? = nil, toolVersion: String? = nil,
                     stderr: String? = nil, settings: [String: String]? = nil, toolSeconds: Double? = nil) {
@@ -141,6 +143,15 @@ public struct DrillReport: Sendable, Codable, Equatable {
             self.toolVersion = toolVersion
             self.stderr = stderr
             self.settings = settings
+        }
+    }
+
+    public struct RestoredDatabase: Sendable, Codable, Equatable {
+        public var name: String
+        public var sizeBytes: Int64?
+        public init(name: String, sizeBytes: Int64?) {
+            self.name = name
+            self.sizeBytes = sizeBytes
         }
     }
 

@@ -97,6 +97,9 @@ public struct EmbeddedScratch: ScratchDatabase {
 
     public func teardown() async -> TeardownResult { await cluster.teardown() }
 
+    /// The cluster's superuser, over its private socket.
+    public var adminConnection: ConnectionParameters? { cluster.connection(database: "template1") }
+
     /// How to reach the kept cluster. The runner asks for it only with `--keep`, so this is also where the cluster is
     /// told to outlive drill (TODO(phase 2): an explicit keep hook of the runner).
     public var keepInstructions: String {

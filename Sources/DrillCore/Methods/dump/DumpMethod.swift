@@ -62,6 +62,12 @@ public struct DumpMethod: DrillMethod {
         try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true),
                               staged: located.object.localPath == nil && !streams(located, jobs: run.jobs))
         for note in located.skipped { run.finding(note) }
+        if located.format == .dumpall, drill.target != .embedded {
+            run.fail(.fetch)
+            throw DrillError(.configuration,
+                             "\(located.object.name) is a pg_dumpall cluster dump: it creates roles and databases, which drill does only in its own "
+                                 + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
+        }
         if let header = located.header {
             run.backup {
                 $0.sourceDatabase = header.databaseName
@@ -89,7 +95,9 @@ public struct DumpMethod: DrillMethod {
             // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
             run.discard(staged.path)
         }
-        return Restored(database: scratch, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
+        // A cluster dump's checks run in the database the drill names (`database`, default postgres).
+        let checked: any ScratchDatabase = located.format == .dumpall ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
+        return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
@@ -172,7 +180,7 @@ public struct DumpMethod: DrillMethod {
         do {
             outcome = try await restorer.restore(RestoreRequest(input: input, format: located.format, jobs: jobs,
                                                                 profile: drill.restore.profile, connection: scratch.connection,
-                                                                postgres: postgres))
+                                                                postgres: postgres, admin: scratch.adminConnection))
         } catch {
             run.fail(.restore)
             throw error
@@ -182,6 +190,7 @@ public struct DumpMethod: DrillMethod {
             $0.toolVersion = outcome.toolVersion
             $0.toolSeconds = outcome.toolSeconds
             $0.stderr = outcome.stderr.isEmpty ? nil : outcome.stderr
+            $0.databases = outcome.databases
         }
         for f in outcome.findings { run.finding(f) }
         if let receipt = outcome.receipt {
