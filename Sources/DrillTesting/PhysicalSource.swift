@@ -10,28 +10,43 @@ public actor PhysicalSource {
 
     /// A source of one's own (its own cluster and WAL archive), for a suite that must not disturb the shared one's
     /// archive while other suites compare it before and after.
-    public init() {}
+    public init() {
+        binaries = { nil }
+        extraSettings = []
+    }
 
+    /// A source run by other PostgreSQL programs (`PostgreSQL18`), with settings added (e.g. `summarize_wal`).
+    public init(binaries: @escaping @Sendable () throws -> PostgresBinaries, settings: [(String, String)] = []) {
+        self.binaries = binaries
+        extraSettings = settings
+    }
+
+    private let binaries: @Sendable () throws -> PostgresBinaries?
+    private let extraSettings: [(String, String)]
     private var starting: Task<(EmbeddedCluster, TempFolder), any Error>?
 
     /// The cluster's connection and the folder its `archive_command` writes into.
     public func start() async throws -> (cluster: EmbeddedCluster, archive: String) {
-        if starting == nil { starting = Task { try await Self.boot() } }
+        if starting == nil {
+            let binaries = self.binaries, extra = extraSettings
+            starting = Task { try await Self.boot(binaries: try binaries(), extra: extra) }
+        }
         let (c, folder) = try await starting!.value
         return (c, (folder.path as NSString).appendingPathComponent("archive"))
     }
 
-    private static func boot() async throws -> (EmbeddedCluster, TempFolder) {
+    private static func boot(binaries given: PostgresBinaries?, extra: [(String, String)]) async throws -> (EmbeddedCluster, TempFolder) {
         let folder = TempFolder("psrc")
         let archive = folder.sub("archive")
         if let runAs = try RunAs.productionAccount() { try runAs.chown(archive) }
-        guard let binaries = await PostgresBinaries.discover() else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
+        let found: PostgresBinaries? = if let given { given } else { await PostgresBinaries.discover() }
+        guard let binaries = found else { throw DrillError(.noPostgres, "no PostgreSQL binaries") }
         // The scratch defaults (wal_level = minimal, archive_mode = off) are overridden: later settings win.
         let settings = ServerSettings.forRestore(profile: .fast, jobs: 2, memoryBytes: 2 << 30) + [
             ("wal_level", "replica"), ("max_wal_senders", "4"), ("archive_mode", "on"),
             ("archive_command", "test ! -f '\(archive)/%f' && cp '%p' '\(archive)/%f'"),
             ("fsync", "on"), ("synchronous_commit", "on"), ("full_page_writes", "on"), ("log_timezone", "UTC"),
-        ]
+        ] + extra
         // Production runs as postgres (and owns its archive), not in drill's sandbox.
         let c = try await EmbeddedCluster.start(name: "psource", scratchRoot: folder.path, binaries: binaries,
                                                 settings: settings, logger: Logger(label: "test-physical-source"),

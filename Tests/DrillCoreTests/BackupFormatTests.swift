@@ -42,9 +42,7 @@ struct BackupFormatTests {
         #expect(FormatDetector.detect(fileHead: tar) == .format(.tar))
         if case .unknown = FormatDetector.detect(fileHead: []) {} else { Issue.record("empty file accepted") }
         if case .unknown = FormatDetector.detect(fileHead: Array("hello".utf8)) {} else { Issue.record("random text accepted") }
-        if case .unknown = FormatDetector.detect(fileHead: Array("-- PostgreSQL database cluster dump".utf8)) {} else {
-            Issue.record("pg_dumpall output accepted")
-        }
+        #expect(FormatDetector.detect(fileHead: Array("--\n-- PostgreSQL database cluster dump\n--\n".utf8)) == .format(.dumpall))
     }
 
     @Test(arguments: [("shop-*.dump", "shop-2026.dump", true), ("shop-*.dump", "shop-2026.sql", false),

@@ -17,6 +17,30 @@ struct ReportGoldenTests {
                           partialUnexpectedList: [.string("not-an-email")], reason: "1 of 8 non-NULL values unexpected").record(into: &e)
         e.expectation = "expect_column_values_to_match_regex"
         r.checks.append(e)
+        r.postgres = choice(VersionNeed(version: PostgresVersion(major: 15, minor: 18), rule: .atLeast, source: "archive header"))
+        return r
+    }
+
+    static func choice(_ need: VersionNeed) -> PostgresChoice {
+        let pg15 = PostgresInstallation(directory: "/usr/lib/postgresql/15/bin", version: PostgresVersion(major: 15, minor: 18), origin: "/usr/lib/postgresql")
+        let pg18 = PostgresInstallation(directory: "/opt/pg18/bin", version: PostgresVersion(major: 18, minor: 6), origin: "PATH")
+        return PostgresChoice(need: need, chosen: need.version.major == 18 ? pg18 : pg15,
+                              inventory: PostgresInventory(installations: [pg18, pg15], searched: "PATH, /usr/lib/postgresql/*/bin"))
+    }
+
+    static func dumpall() -> DrillReport {
+        var r = dump()
+        r.backup.format = "dumpall"
+        r.restore.tool = "psql (pg_dumpall)"
+        r.restore.databases = [.init(name: "postgres", sizeBytes: 7_545_347), .init(name: "shop", sizeBytes: 9_012_224)]
+        return r
+    }
+
+    static func incremental() -> DrillReport {
+        var r = basebackup()
+        r.postgres = choice(VersionNeed(version: PostgresVersion(major: 18), rule: .sameMajor, source: "PG_VERSION"))
+        r.wal?.incrementalChain = ["full", "incr1", "incr2"]
+        r.phases.insert(.init(name: "combine", startOffsetSeconds: 0.5, seconds: 0.5, ok: true), at: 1)
         return r
     }
 
@@ -57,7 +81,8 @@ struct ReportGoldenTests {
         return r
     }
 
-    @Test(arguments: [("dump", dump()), ("basebackup", basebackup()), ("basebackup-failed", failed())])
+    @Test(arguments: [("dump", dump()), ("basebackup", basebackup()), ("basebackup-failed", failed()), ("dumpall", dumpall()),
+                      ("basebackup-incremental", incremental())])
     func jsonMatchesGoldenAndDecodesBack(name: String, report: DrillReport) throws {
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/report-\(name).json")
         let data = try report.jsonData()

@@ -41,6 +41,7 @@ actor Shop {
         case .plain: "shop.sql"
         case .plainGzip: "shop.sql.gz"
         case .basebackup: "base"
+        case .dumpall: "cluster.sql"
         }
         let path = folder.file(name)
         try await SourceDatabase.shared.dump(db, to: path, format: format)

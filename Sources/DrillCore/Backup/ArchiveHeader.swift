@@ -130,9 +130,7 @@ public enum FormatDetector {
         if head.isEmpty { return .unknown("the file is empty") }
         if head.contains(0) { return .unknown("binary data that is not a pg_dump archive") }
         let text = String(decoding: head, as: UTF8.self)
-        if text.contains("PostgreSQL database cluster dump") {
-            return .unknown("a pg_dumpall cluster dump, which drill does not restore yet")
-        }
+        if text.contains("PostgreSQL database cluster dump") { return .format(.dumpall) }
         if text.contains("PostgreSQL database dump") { return .format(.plain) }
         return .unknown("text without the pg_dump header; set backup.format to \"plain\" if it is SQL")
     }

@@ -3,6 +3,8 @@ public enum BackupFormat: String, Sendable, Codable, CaseIterable {
     case custom, directory, tar, plain
     case plainGzip = "plain.gz"
     case basebackup
+    /// A `pg_dumpall` cluster dump (plain SQL): roles and every database, into the embedded scratch cluster only.
+    case dumpall
 
     /// Whether `pg_restore` reads it (as opposed to `psql` or a physical restore).
     public var usesPgRestore: Bool { self == .custom || self == .directory || self == .tar }

@@ -6,6 +6,8 @@ public struct LocatedBackup: Sendable {
     public var object: BackupObject
     public var format: BackupFormat
     public var header: ArchiveHeader?
+    /// A plain-SQL dump's header comments (the versions that wrote it).
+    public var plainHeader: PlainDumpHeader?
     /// The backup's recovery point and where that came from (`archive_header`, `file_mtime`, `object_last_modified`).
     public var recoveryPoint: Date
     public var recoveryPointSource: String
@@ -97,11 +99,13 @@ public struct BackupLocator: Sendable {
                 throw DrillError(.backupCorrupt, "\(object.name): \(error)")
             }
         }
+        let plainHeader = format == .plain || format == .dumpall ? PlainDumpHeader.parse(head) : nil
         if let created = header?.createdAt(in: archiveTimeZone) {
-            return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: created,
-                                 recoveryPointSource: "archive_header", skipped: skipped)
+            return LocatedBackup(store: store, object: object, format: format, header: header, plainHeader: plainHeader,
+                                 recoveryPoint: created, recoveryPointSource: "archive_header", skipped: skipped)
         }
-        return LocatedBackup(store: store, object: object, format: format, header: header, recoveryPoint: object.modifiedAt,
+        return LocatedBackup(store: store, object: object, format: format, header: header, plainHeader: plainHeader,
+                             recoveryPoint: object.modifiedAt,
                              recoveryPointSource: object.localPath != nil ? "file_mtime" : "object_last_modified",
                              skipped: skipped)
     }

@@ -81,13 +81,17 @@ extension DrillConfig {
     }
 
     private static func parseRestore(_ v: JSONValue?, reader r: ConfigReader) -> RestoreConfig? {
-        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile", "timeout", "as"]) else { return nil }
+        guard let o = r.object(v, at: "restore", allowed: ["jobs", "profile", "timeout", "as", "postgres"]) else { return nil }
         let jobs = r.integer(o["jobs"], at: "restore.jobs", range: 1...64)
         let profile = r.oneOf(o["profile"], at: "restore.profile", RestoreProfile.self) ?? .durable
         let timeout = r.duration(o["timeout"], at: "restore.timeout")
         if let timeout, timeout.seconds < 1 { r.fail("restore.timeout", "must be at least 1s") }
         let restoreAs = r.oneOf(o["as"], at: "restore.as", RestoreAs.self) ?? .owner
-        return RestoreConfig(jobs: jobs, profile: profile, timeout: timeout, restoreAs: restoreAs)
+        let postgres = r.string(o["postgres"], at: "restore.postgres")
+        if let postgres, !postgres.hasPrefix("/") {
+            r.fail("restore.postgres", "must be an absolute path to a PostgreSQL bin folder (holding initdb, postgres, pg_restore, psql)")
+        }
+        return RestoreConfig(jobs: jobs, profile: profile, timeout: timeout, restoreAs: restoreAs, postgres: postgres)
     }
 
     private static func parseChecks(_ v: JSONValue?, reader r: ConfigReader) -> [CheckConfig] {

@@ -142,7 +142,12 @@ public struct RestoreConfig: Sendable, Equatable {
     public var timeout: DrillDuration?
     /// `restore.as`: whom the restored SQL runs as (the scratch database's owner unless told otherwise).
     public var restoreAs: RestoreAs
-    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil, restoreAs: RestoreAs = .owner) {
+    /// `restore.postgres`: the bin folder of the PostgreSQL to restore with (nil: the one the backup needs, among those
+    /// installed).
+    public var postgres: String?
+    public init(jobs: Int? = nil, profile: RestoreProfile = .durable, timeout: DrillDuration? = nil, restoreAs: RestoreAs = .owner,
+                postgres: String? = nil) {
+        self.postgres = postgres
         self.jobs = jobs
         self.profile = profile
         self.timeout = timeout

@@ -23,7 +23,15 @@ public struct DrillDependencies: Sendable {
     /// Restores `basebackup` backups (with their WAL archive); nil when this build cannot. Setting it registers the
     /// `basebackup` method.
     public var physicalRestorer: (any PhysicalRestorer)? = nil {
-        didSet { methods.register(.basebackup, BaseBackupMethod(restorer: physicalRestorer)) }
+        didSet { methods.register(.basebackup, BaseBackupMethod(restorer: physicalRestorer, postgres: postgres)) }
+    }
+    /// The installed PostgreSQL versions, from which each drill's is chosen (nil: the restorers' and provisioners'
+    /// defaults, as in tests of pure logic). Setting it re-registers the `dump` method and the `basebackup` one.
+    public var postgres: (any PostgresCatalog)? = nil {
+        didSet {
+            methods.register(.dump, DumpMethod(restorer: restorer, provisioner: provisioner, postgres: postgres))
+            methods.register(.basebackup, BaseBackupMethod(restorer: physicalRestorer, postgres: postgres))
+        }
     }
     /// The kinds of drill this build runs: `dump` (from `restorer` and `provisioner`) and `basebackup` (from
     /// `physicalRestorer`) always, and whatever else the composition root registers.

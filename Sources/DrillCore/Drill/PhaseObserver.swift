@@ -11,6 +11,8 @@ public struct PhaseName: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let fetch = PhaseName(rawValue: "fetch")
     public static let provision = PhaseName(rawValue: "provision")
     public static let extract = PhaseName(rawValue: "extract")
+    /// `pg_combinebackup` of an incremental chain (PostgreSQL 17+) into one full backup.
+    public static let combine = PhaseName(rawValue: "combine")
     public static let verify = PhaseName(rawValue: "verify")
     public static let walFetch = PhaseName(rawValue: "wal_fetch")
     public static let walReplay = PhaseName(rawValue: "wal_replay")

@@ -213,10 +213,14 @@ public protocol DrillMethod: Sendable {
     /// Finds the restore point and restores it, running its phases through `run` (which times them) and adopting
     /// every scratch database or cluster it creates into `run` as soon as it exists.
     func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored
+    /// The PostgreSQL the newest restore point needs, for `drill plan` (nil: unknown, or the method does not choose).
+    func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed?
 }
 
 extension DrillMethod {
     public var hasRestorePoints: Bool { true }
+
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? { nil }
 
     public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
         [try await locate(drill, context)]

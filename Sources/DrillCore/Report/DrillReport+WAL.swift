@@ -11,6 +11,9 @@ extension DrillReport {
         public var location: String
         /// The segment the base backup started in (from `backup_label`).
         public var startSegment: String?
+        /// For an incremental backup: the chain `pg_combinebackup` combined, full backup first (folder names); absent
+        /// for a full backup.
+        public var incrementalChain: [String]?
         /// The tool that checked the extracted backup against its `backup_manifest` (`pg_verifybackup 15.18`); nil when
         /// the backup has no manifest.
         public var verifiedWith: String?

@@ -48,13 +48,16 @@ public struct DrillReport: Sendable, Codable, Equatable {
     public var replica: ReplicaEvidence?
     /// The `DrillError` code that stopped a failed drill (`configuration` maps to exit code 2).
     public var failureCode: String?
+    /// The PostgreSQL the drill restored with, the backup's version and the versions found; absent in reports
+    /// written before drill chose versions, and for methods that do not choose one.
+    public var postgres: PostgresChoice?
 
     // Explicit keys: the snake_case strategies turn `previousSHA256` into `previous_sha256` when encoding but read it
     // back as `previousSha256`, so without this the field silently decodes as nil.
     enum CodingKeys: String, CodingKey {
         case schemaVersion, drill, tier, status, startedAt, finishedAt, target, measured, backup, restore, phases, checks
         case findings, scratch, environment, method, wal, barman, failureCode, coverage
-        case pgbackrest, replica
+        case pgbackrest, replica, postgres
         case previousSHA256 = "previousSha256"
     }
 
@@ -127,6 +130,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var toolSeconds: Double?
         public var stderr: String?
         public var settings: [String: String]?
+        /// A `pg_dumpall` restore: every database restored, with its size; absent otherwise.
+        public var databases: [RestoredDatabase]?
 
         public init(jobs: Int, profile: RestoreProfile, mode: String? = nil, tool: String? = nil, toolVersion: String? = nil,
                     stderr: String? = nil, settings: [String: String]? = nil, toolSeconds: Double? = nil) {
@@ -138,6 +143,15 @@ public struct DrillReport: Sendable, Codable, Equatable {
             self.toolVersion = toolVersion
             self.stderr = stderr
             self.settings = settings
+        }
+    }
+
+    public struct RestoredDatabase: Sendable, Codable, Equatable {
+        public var name: String
+        public var sizeBytes: Int64?
+        public init(name: String, sizeBytes: Int64?) {
+            self.name = name
+            self.sizeBytes = sizeBytes
         }
     }
 

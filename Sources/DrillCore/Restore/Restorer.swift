@@ -78,8 +78,16 @@ public struct RestoreRequest: Sendable {
     public var jobs: Int
     public var profile: RestoreProfile
     public var connection: ConnectionParameters
+    /// The PostgreSQL whose client tools restore (chosen for the backup's version); nil: the restorer's default.
+    public var postgres: PostgresInstallation?
+    /// The scratch cluster's superuser (`ScratchDatabase.adminConnection`), for a `pg_dumpall` restore's roles and
+    /// databases; nil on a server target.
+    public var admin: ConnectionParameters?
 
-    public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters) {
+    public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters,
+                postgres: PostgresInstallation? = nil, admin: ConnectionParameters? = nil) {
+        self.postgres = postgres
+        self.admin = admin
         self.input = input
         self.format = format
         self.jobs = jobs
@@ -100,6 +108,8 @@ public struct RestoreOutcome: Sendable {
     public var findings: [String]
     /// How long the tool ran (start to exit), to tell the tool's time from the runner's within the restore phase.
     public var toolSeconds: Double?
+    /// A `pg_dumpall` restore: each database restored and its size.
+    public var databases: [DrillReport.RestoredDatabase]?
 
     public init(tool: String, toolVersion: String, stderr: String, receipt: StreamReceipt? = nil, findings: [String] = [],
                 toolSeconds: Double? = nil) {

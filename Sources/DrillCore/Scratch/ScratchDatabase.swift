@@ -14,6 +14,33 @@ public protocol ScratchDatabase: Sendable {
     func teardown() async -> TeardownResult
     /// How to connect to it when the drill was run with `--keep`.
     var keepInstructions: String { get }
+    /// The superuser of a private scratch cluster (for a `pg_dumpall` restore's roles and databases); nil on a
+    /// server target (by default).
+    var adminConnection: ConnectionParameters? { get }
+}
+
+extension ScratchDatabase {
+    public var adminConnection: ConnectionParameters? { nil }
+}
+
+/// The same scratch database, with the checks connecting to another database of its cluster (a `pg_dumpall`
+/// restore's `database`). Not adopted itself: the scratch it wraps is, and is torn down once.
+public struct RetargetedScratch: ScratchDatabase {
+    public let base: any ScratchDatabase
+    public let database: String
+
+    public init(_ base: any ScratchDatabase, database: String) {
+        self.base = base
+        self.database = database
+    }
+
+    public var kind: String { base.kind }
+    public var connection: ConnectionParameters { base.connection.with(database: database) }
+    public var serverVersion: String { base.serverVersion }
+    public var settings: [String: String] { base.settings }
+    public func teardown() async -> TeardownResult { await base.teardown() }
+    public var keepInstructions: String { base.keepInstructions }
+    public var adminConnection: ConnectionParameters? { base.adminConnection }
 }
 
 public struct TeardownResult: Sendable, Equatable {
@@ -28,6 +55,15 @@ public struct TeardownResult: Sendable, Equatable {
 /// Creates scratch databases for a drill.
 public protocol ScratchProvisioner: Sendable {
     func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int) async throws -> any ScratchDatabase
+    /// The same with the PostgreSQL chosen for the backup (`PostgresSelection`); by default the choice is ignored (a
+    /// server target's version is the server's).
+    func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase
+}
+
+extension ScratchProvisioner {
+    public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase {
+        try await provision(drill: drill, profile: profile, jobs: jobs)
+    }
 }
 
 /// Runs the checks' SQL.

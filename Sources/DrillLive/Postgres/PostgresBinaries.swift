@@ -11,14 +11,14 @@ public struct PostgresBinaries: Sendable, Equatable {
 
     public func has(_ tool: String) -> Bool { FileManager.default.isExecutableFile(atPath: path(tool)) }
 
-    /// Finds server binaries: `$DRILL_PG_BINDIR`, `pg_config --bindir`, `PATH`, then `/usr/lib/postgresql/*/bin` (newest
-    /// first). The first folder that holds both `initdb` and `postgres` wins.
+    /// Finds server binaries: `$DRILL_PG_BINDIR` (or `$DRILL_PG_BIN`; a colon-separated list), `pg_config --bindir`,
+    /// `PATH`, then `/usr/lib/postgresql/*/bin` (newest first). The first folder that holds both `initdb` and `postgres`
+    /// wins. Drills choose among all of them by the backup's version (`LivePostgresCatalog`); this is the default.
     public static func discover(environment: [String: String] = ProcessInfo.processInfo.environment) async -> PostgresBinaries? {
         var candidates: [String] = []
-        if let d = environment["DRILL_PG_BINDIR"], !d.isEmpty {
+        if let (_, folders) = LivePostgresCatalog.explicitFolders(environment) {
             // An explicit choice is honoured or reported, never silently replaced by another installation.
-            let b = PostgresBinaries(directory: d)
-            return b.has("initdb") && b.has("postgres") ? b : nil
+            return folders.map(PostgresBinaries.init(directory:)).first { $0.has("initdb") && $0.has("postgres") }
         }
         for dir in (environment["PATH"] ?? "").split(separator: ":").map(String.init) {
             let pgConfig = (dir as NSString).appendingPathComponent("pg_config")

@@ -27,7 +27,7 @@ public struct PgRestoreRestorer: Restorer {
     }
 
     public func restore(_ request: RestoreRequest) async throws -> RestoreOutcome {
-        let tool = binaries.tool("pg_restore")
+        let tool = (request.postgres?.binaries ?? binaries).tool("pg_restore")
         async let version = PostgresBinaries.version(of: tool)  // alongside the restore, not before it
         guard let database = request.connection.database else {
             throw DrillError(.restoreFailed, "no database to restore into")

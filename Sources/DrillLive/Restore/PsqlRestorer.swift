@@ -17,6 +17,7 @@ public struct PsqlRestorer: Restorer {
     }
 
     public func restore(_ request: RestoreRequest) async throws -> RestoreOutcome {
+        let binaries = request.postgres?.binaries ?? self.binaries
         let psqlPath = binaries.tool("psql")
         let version = await PostgresBinaries.version(of: psqlPath)
         guard let database = request.connection.database else { throw DrillError(.restoreFailed, "no database to restore into") }

@@ -26,7 +26,12 @@ public struct EmbeddedProvisioner: ScratchProvisioner {
     }
 
     public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int) async throws -> any ScratchDatabase {
-        let found: PostgresBinaries? = if let binaries { binaries } else { await PostgresBinaries.discover() }
+        try await provision(drill: drill, profile: profile, jobs: jobs, postgres: nil)
+    }
+
+    /// With `postgres` (chosen for the backup's version), its server programs run the cluster.
+    public func provision(drill: DrillConfig, profile: RestoreProfile, jobs: Int, postgres: PostgresInstallation?) async throws -> any ScratchDatabase {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else if let binaries { binaries } else { await PostgresBinaries.discover() }
         guard let binaries = found else {
             throw DrillError(.noPostgres,
                              ProcessInfo.processInfo.environment["DRILL_PG_BINDIR"].map { "DRILL_PG_BINDIR=\($0) holds no initdb and postgres" }
@@ -91,6 +96,9 @@ public struct EmbeddedScratch: ScratchDatabase {
     public var connection: ConnectionParameters { cluster.connection(database: database, user: role) }
 
     public func teardown() async -> TeardownResult { await cluster.teardown() }
+
+    /// The cluster's superuser, over its private socket.
+    public var adminConnection: ConnectionParameters? { cluster.connection(database: "template1") }
 
     /// How to reach the kept cluster. The runner asks for it only with `--keep`, so this is also where the cluster is
     /// told to outlive drill (TODO(phase 2): an explicit keep hook of the runner).

@@ -39,6 +39,11 @@ struct PlanCommand: AsyncParsableCommand {
         var problem: String?
         /// The restore points present, against the tier's retention and backup interval.
         var coverage: RetentionCoverage?
+        /// The backup's PostgreSQL version (`18.6 (archive header)`), the one that would restore it (`18.6 (/bin)`),
+        /// or why none would.
+        var postgresBackup: String?
+        var postgresRestore: String?
+        var postgresProblem: String?
     }
 
     func run() async throws {
@@ -68,6 +73,17 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
+                if let catalog = deps.postgres, d.method == .dump || d.method == .basebackup {
+                    let need = try await method.versionNeed(d, deps.methodContext)
+                    e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
+                    let inventory = await catalog.inventory(for: d)
+                    let needsServer = d.target == .embedded
+                    if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
+                        e.postgresRestore = chosen.label
+                    } else {
+                        e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                    }
+                }
                 if method.hasRestorePoints {
                     let points = try await method.restorePoints(d, deps.methodContext)
                     e.coverage = RetentionCoverage(times: points.compactMap { $0.recoveryPoint ?? $0.createdAt ?? $0.modifiedAt },
@@ -91,6 +107,10 @@ struct PlanCommand: AsyncParsableCommand {
                 Console.out("  backup: \(e.backup ?? "?") (\(e.format ?? "?")\(e.sizeBytes.map { ", \($0) bytes" } ?? ""))")
                 let verdict = e.rpoMet == true ? "within" : "OVER"
                 Console.out("  age:    \(formatSeconds(e.ageSeconds ?? 0)) (\(e.recoveryPointSource ?? "")) — \(verdict) the RPO target of \(DrillDuration(seconds: e.rpoSeconds))")
+            }
+            if e.postgresBackup != nil || e.postgresRestore != nil || e.postgresProblem != nil {
+                let restore = e.postgresRestore.map { "would restore with PostgreSQL \($0)" } ?? "PROBLEM — \(e.postgresProblem ?? "none fits")"
+                Console.out("  postgres: backup \(e.postgresBackup ?? "version unknown"); \(restore)")
             }
             if let c = e.coverage, c.count > 0 {
                 var line = "  restore points: \(c.count)"

@@ -5,8 +5,13 @@ import Foundation
 public struct BaseBackupMethod: DrillMethod {
     /// Extracts, verifies and recovers base backups; nil when this build cannot.
     public var restorer: (any PhysicalRestorer)?
+    /// The installed PostgreSQL versions, to choose the backup's major; nil: the restorer's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(restorer: (any PhysicalRestorer)?) { self.restorer = restorer }
+    public init(restorer: (any PhysicalRestorer)?, postgres: (any PostgresCatalog)? = nil) {
+        self.restorer = restorer
+        self.postgres = postgres
+    }
 
     public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
         try await find(drill, context).restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: false)
@@ -49,9 +54,12 @@ public struct BaseBackupMethod: DrillMethod {
                               staged: located.object.localPath == nil)
         for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
-        let staged = try await stage(drill, located, run)
-        let session = try await provision(drill, run)
-        return try await recover(drill, located, staged: staged, session: session, run)
+        let fetched = try await stage(drill, located, run)
+        let chain = try await restorer?.incrementalChain(fetched, drill: drill)
+        let chosen = try await choosePostgres(drill, fetched, run)
+        let staged = try await combine(chain, postgres: chosen, run) ?? fetched
+        let session = try await provision(drill, chosen, run)
+        return try await recover(drill, located, staged: staged, chain: chain, session: session, run)
     }
 
     /// Makes the backup folder available locally (the fetch phase, opened by `restore`).
@@ -76,8 +84,15 @@ public struct BaseBackupMethod: DrillMethod {
         }
     }
 
+    /// The PostgreSQL of the backup's major (`PG_VERSION`), chosen before anything is provisioned.
+    private func choosePostgres(_ drill: DrillConfig, _ staged: StagedBackup, _ run: MethodRun) async throws -> PostgresInstallation? {
+        guard let restorer, postgres != nil else { return nil }
+        let need = await restorer.backupVersion(staged).map { VersionNeed(version: $0, rule: .sameMajor, source: "PG_VERSION") }
+        return try await run.choosePostgres(need, catalog: postgres, drill: drill, needsServer: true)
+    }
+
     /// Creates the private scratch cluster folders (nothing runs yet).
-    private func provision(_ drill: DrillConfig, _ run: MethodRun) async throws -> any PhysicalSession {
+    private func provision(_ drill: DrillConfig, _ postgres: PostgresInstallation?, _ run: MethodRun) async throws -> any PhysicalSession {
         guard let restorer else {
             throw DrillError(.unsupported, "this build of drill cannot restore basebackup backups")
         }
@@ -88,17 +103,19 @@ public struct BaseBackupMethod: DrillMethod {
             throw DrillError(.configuration, "a basebackup drill needs wal.location: the WAL archive to replay")
         }
         return try await run.phase(.provision, detail: "scratch cluster from the backup") {
-            run.adopt(try await restorer.prepare(drill: drill, profile: drill.restore.profile))
+            run.adopt(try await restorer.prepare(drill: drill, profile: drill.restore.profile, postgres: postgres))
         }
     }
 
     /// Extracts, verifies, fetches the WAL and replays it. The `wal` evidence is filled in as the steps go, so a
     /// failed drill reports how far it got.
-    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup, session: any PhysicalSession,
-                         _ run: MethodRun) async throws -> Restored {
+    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup, chain: IncrementalChain?,
+                         session: any PhysicalSession, _ run: MethodRun) async throws -> Restored {
         let walConfig = drill.wal!
         let target = RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest
-        run.evidence(DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description))
+        var evidence = DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description)
+        evidence.incrementalChain = chain?.members.map(\.name)
+        run.evidence(evidence)
         run.restoreInfo { $0.jobs = 1 }
 
         let extracted = try await run.phase(.extract, detail: located.object.name) { try await session.extract(staged) }

@@ -5,6 +5,30 @@ import Foundation
 public protocol PhysicalRestorer: Sendable {
     /// Creates the private scratch root (data folder, WAL folder, socket folder); starts nothing yet.
     func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PhysicalSession
+    /// The same with the PostgreSQL chosen for the backup's major (by default the choice is ignored).
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession
+    /// The PostgreSQL version of a staged base backup (its `PG_VERSION`), nil when it cannot be read (by default).
+    func backupVersion(_ staged: StagedBackup) async -> PostgresVersion?
+    /// The incremental chain (PostgreSQL 17+) a staged backup ends, its parents found beside it under
+    /// `backup.location`; nil for a full backup (by default: nothing is incremental). Throws naming a missing link.
+    func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain?
+    /// Combines the chain with `pg_combinebackup` of `postgres` into a new folder under `directory`: the full backup
+    /// the rest of the restore uses.
+    func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup
+}
+
+extension PhysicalRestorer {
+    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession {
+        try await prepare(drill: drill, profile: profile)
+    }
+
+    public func backupVersion(_ staged: StagedBackup) async -> PostgresVersion? { nil }
+
+    public func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain? { nil }
+
+    public func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup {
+        throw DrillError(.unsupported, "this build of drill cannot combine incremental backups")
+    }
 }
 
 /// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,

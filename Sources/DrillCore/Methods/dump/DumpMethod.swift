@@ -7,11 +7,32 @@ public struct DumpMethod: DrillMethod {
     public var restorer: @Sendable (BackupFormat) -> (any Restorer)?
     /// Creates the scratch database for a target (embedded cluster or server).
     public var provisioner: @Sendable (TargetConfig) -> any ScratchProvisioner
+    /// The installed PostgreSQL versions, to choose the one the dump needs; nil: the restorers' defaults.
+    public var postgres: (any PostgresCatalog)?
 
     public init(restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
-                provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner) {
+                provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner,
+                postgres: (any PostgresCatalog)? = nil) {
         self.restorer = restorer
         self.provisioner = provisioner
+        self.postgres = postgres
+    }
+
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        Self.need(try await find(drill, context))
+    }
+
+    /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
+    /// dump) or from a plain dump's header comment.
+    public static func need(_ located: LocatedBackup) -> VersionNeed? {
+        if let h = located.header {
+            return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
+                                    source: located.format == .directory ? "toc.dat header" : "archive header")
+        }
+        if let p = located.plainHeader {
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment")
+        }
+        return nil
     }
 
     public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
@@ -41,21 +62,42 @@ public struct DumpMethod: DrillMethod {
         try await run.located(located.restorePoint(archiveTimeZone: run.context.archiveTimeZone, withRecoveryPoint: true),
                               staged: located.object.localPath == nil && !streams(located, jobs: run.jobs))
         for note in located.skipped { run.finding(note) }
+        if located.format == .dumpall, drill.target != .embedded {
+            run.fail(.fetch)
+            throw DrillError(.configuration,
+                             "\(located.object.name) is a pg_dumpall cluster dump: it creates roles and databases, which drill does only in its own "
+                                 + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
+        }
         if let header = located.header {
             run.backup {
                 $0.sourceDatabase = header.databaseName
                 $0.sourceServerVersion = header.serverVersion
                 $0.pgDumpVersion = header.pgDumpVersion
             }
+        } else if let plain = located.plainHeader {
+            run.backup {
+                $0.sourceServerVersion = plain.serverVersion
+                $0.pgDumpVersion = plain.pgDumpVersion
+            }
         }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "\(located.format.rawValue)"])
-        let (staged, scratch) = try await fetchAndProvision(drill, located, run)
-        try await restore(drill, located, staged: staged, scratch: scratch, run)
+        let chosen: PostgresInstallation?
+        do {
+            chosen = try await run.choosePostgres(Self.need(located), catalog: postgres, drill: drill,
+                                                  needsServer: drill.target == .embedded)
+        } catch {
+            run.fail(.fetch)
+            throw error
+        }
+        let (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
+        try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, run)
         if let staged, staged.isTemporary {
             // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
             run.discard(staged.path)
         }
-        return Restored(database: scratch, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
+        // A cluster dump's checks run in the database the drill names (`database`, default postgres).
+        let checked: any ScratchDatabase = located.format == .dumpall ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
+        return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
@@ -65,13 +107,13 @@ public struct DumpMethod: DrillMethod {
     }
 
     /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
-    private func fetchAndProvision(_ drill: DrillConfig, _ located: LocatedBackup, _ run: MethodRun)
+    private func fetchAndProvision(_ drill: DrillConfig, _ located: LocatedBackup, _ postgres: PostgresInstallation?, _ run: MethodRun)
         async throws -> (StagedBackup?, any ScratchDatabase) {
         let provisioner = self.provisioner(drill.target)
         let jobs = run.jobs
         async let provisioned: Result<any ScratchDatabase, any Error> = capture {
             run.begin(.provision, detail: drill.target.kind)
-            let scratch = try await provisioner.provision(drill: drill, profile: drill.restore.profile, jobs: jobs)
+            let scratch = try await provisioner.provision(drill: drill, profile: drill.restore.profile, jobs: jobs, postgres: postgres)
             run.adopt(scratch)
             run.end(.provision, ok: true, detail: scratch.database)
             return scratch
@@ -113,7 +155,7 @@ public struct DumpMethod: DrillMethod {
     }
 
     private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
-                         _ run: MethodRun) async throws {
+                         postgres: PostgresInstallation?, _ run: MethodRun) async throws {
         try Task.checkCancellation()
         guard let restorer = restorer(located.format) else {
             throw DrillError(.unsupported, "this build of drill cannot restore \(located.format.rawValue) backups")
@@ -137,7 +179,8 @@ public struct DumpMethod: DrillMethod {
         let outcome: RestoreOutcome
         do {
             outcome = try await restorer.restore(RestoreRequest(input: input, format: located.format, jobs: jobs,
-                                                                profile: drill.restore.profile, connection: scratch.connection))
+                                                                profile: drill.restore.profile, connection: scratch.connection,
+                                                                postgres: postgres, admin: scratch.adminConnection))
         } catch {
             run.fail(.restore)
             throw error
@@ -147,6 +190,7 @@ public struct DumpMethod: DrillMethod {
             $0.toolVersion = outcome.toolVersion
             $0.toolSeconds = outcome.toolSeconds
             $0.stderr = outcome.stderr.isEmpty ? nil : outcome.stderr
+            $0.databases = outcome.databases
         }
         for f in outcome.findings { run.finding(f) }
         if let receipt = outcome.receipt {

@@ -16,6 +16,11 @@ public struct BackupLabel: Sendable, Equatable {
     public var stopLSN: LSN?
     public var stopSegmentName: String?
     public var stopTimeText: String?
+    /// `INCREMENTAL FROM LSN` (PostgreSQL 17+ incremental backups): the start of the backup this one was taken on top
+    /// of; nil for a full backup.
+    public var incrementalFromLSN: LSN?
+    /// `INCREMENTAL FROM TLI`.
+    public var incrementalFromTimeline: UInt32?
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case missingStart
@@ -33,11 +38,14 @@ public struct BackupLabel: Sendable, Equatable {
         }
         guard let start = fields["START WAL LOCATION"].flatMap(locationAndFile) else { throw ParseError.missingStart }
         let stop = fields["STOP WAL LOCATION"].flatMap(locationAndFile)
-        return BackupLabel(
+        var label = BackupLabel(
             startLSN: start.0, startSegmentName: start.1, startTimeline: fields["START TIMELINE"].flatMap { UInt32($0) },
             checkpointLSN: fields["CHECKPOINT LOCATION"].flatMap { LSN($0) }, method: fields["BACKUP METHOD"],
             label: fields["LABEL"], startTimeText: fields["START TIME"], stopLSN: stop?.0, stopSegmentName: stop?.1,
             stopTimeText: fields["STOP TIME"])
+        label.incrementalFromLSN = fields["INCREMENTAL FROM LSN"].flatMap { LSN($0) }
+        label.incrementalFromTimeline = fields["INCREMENTAL FROM TLI"].flatMap { UInt32($0) }
+        return label
     }
 
     /// `0/2000028 (file 000000010000000000000002)`.

@@ -16,7 +16,13 @@ public struct BaseBackupRestorer: PhysicalRestorer {
     }
 
     public func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any PhysicalSession {
-        guard let binaries = await PostgresBinaries.discover() else {
+        try await prepare(drill: drill, profile: profile, postgres: nil)
+    }
+
+    /// With `postgres` (the backup's major), its server programs recover the backup.
+    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
+        guard let binaries = found else {
             throw DrillError(.noPostgres,
                              "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
         }
@@ -29,5 +35,10 @@ public struct BaseBackupRestorer: PhysicalRestorer {
             _ = await cluster.teardown()
             throw error
         }
+    }
+
+    /// `PG_VERSION` of a staged base backup: the file of a plain-format folder, or the member of `base.tar[.gz]`.
+    public func backupVersion(_ staged: StagedBackup) async -> PostgresVersion? {
+        await BaseBackupVersion.read(staged.path)
     }
 }
