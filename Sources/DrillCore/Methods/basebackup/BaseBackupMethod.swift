@@ -238,13 +238,13 @@ public struct BaseBackupMethod: DrillMethod {
             try await wal.finished()
             throw error
         }
-        // Replay reached its target: WAL past it is not needed (but a file that failed before is still a gap).
-        if targetTime != nil { wal.task.cancel() }
-        try await wal.finished(cancelledIsFine: targetTime != nil)
         run.evidence(DrillReport.WAL.self) {
             $0.replayedTo = outcome.replayLSN
             $0.timeline = outcome.timeline
         }
+        // Replay reached its target: WAL past it is not needed (but a file that failed before is still a gap).
+        if targetTime != nil { wal.task.cancel() }
+        try await wal.finished(cancelledIsFine: targetTime != nil)
         run.restoreInfo {
             $0.tool = "postgres (archive recovery)"
             $0.toolVersion = outcome.serverVersion
