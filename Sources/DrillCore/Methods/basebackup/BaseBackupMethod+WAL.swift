@@ -52,18 +52,16 @@ extension BaseBackupMethod {
 
             let options = WALDeliveryOptions(connections: walConfig.connections,
                                               windowBytes: target == .random ? nil : walConfig.windowBytes, segmentSize: segmentSize)
-            let observer = run.observer
             let files = plan.histories + plan.segments
+            // No live transfer line: delivery runs beside extraction and replay, whose progress the line shows.
             let task = tasks.start { () async throws -> Int64 in
                 do {
-                    let bytes = try await session.deliverWAL(files, from: store, options: options) { done, _ in
-                        observer.transfer(done: done, total: nil)
-                    }
+                    let bytes = try await session.deliverWAL(files, from: store, options: options, progress: nil)
                     run.evidence(DrillReport.WAL.self) {
                         $0.bytesFetched += bytes
                         $0.segmentsFetched = plan.segments.count
                     }
-                    run.end(.walFetch, ok: true, detail: "\(plan.segments.count) segments, \(bytes) bytes")
+                    run.end(.walFetch, ok: true, detail: "\(plan.segments.count) segments, \(bytes) bytes", bytes: bytes)
                     return bytes
                 } catch let failure as WALDeliveryError {
                     run.evidence(DrillReport.WAL.self) { $0.firstMissingSegment = failure.walName }

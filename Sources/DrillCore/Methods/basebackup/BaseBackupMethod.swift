@@ -198,7 +198,7 @@ public struct BaseBackupMethod: DrillMethod {
         let extracted: ExtractedBackup
         do {
             extracted = try await extraction.value
-            run.end(.extract, ok: true, detail: located.object.name)
+            run.end(.extract, ok: true, detail: located.object.name, bytes: extracted.bytes)
         } catch {
             run.fail(.extract)
             throw error
