@@ -74,6 +74,19 @@ struct WALPrefetcherTests {
         folder.remove()
     }
 
+    @Test("without a prefetcher (WAL imported before replay, as the Barman methods do) the script is plain cp")
+    func withoutPrefetcher() async throws {
+        let folder = TempFolder("walcp")
+        let wal = folder.sub("wal"), pg = folder.sub("pg")
+        let script = try WALWaitScript.install(in: folder.path, walDirectory: wal)
+        let name = WALSegment(timeline: 1, number: 2).name
+        try Data("segment".utf8).write(to: URL(fileURLWithPath: (wal as NSString).appendingPathComponent(name)))
+        #expect(try await Self.restore(script, name, into: pg) == 0)
+        #expect(FileManager.default.contents(atPath: (pg as NSString).appendingPathComponent("RECOVERYXLOG")) == Data("segment".utf8))
+        #expect(try await Self.restore(script, WALSegment(timeline: 1, number: 3).name, into: pg) == 1)
+        folder.remove()
+    }
+
     @Test("a listed file that cannot be fetched: the error names it and the script hands over nothing more, not even later files already fetched")
     func aFileThatNeverComes() async throws {
         let folder = TempFolder("walgap")

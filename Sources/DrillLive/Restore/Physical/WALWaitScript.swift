@@ -5,7 +5,8 @@ import Foundation
 /// script in drill's private scratch folder. It only reads drill's private WAL folder (the server never gets
 /// credentials, docs/security.md): it copies a file once it is there, waits for one that was announced and has not
 /// come yet, and fails at once for any other name, for a served file that is gone, or after a failed fetch (so no
-/// segment after a missing one is ever replayed).
+/// segment after a missing one is ever replayed). Without a prefetcher (files imported before replay, no markers) it
+/// behaves as `cp`: present files are copied, any other name fails.
 public enum WALWaitScript {
     public static func text(walDirectory: String) -> String {
         """
@@ -16,7 +17,7 @@ public enum WALWaitScript {
           [ -e "$d/.failed" ] && exit 1
           if [ -f "$d/$1" ]; then
             cp "$d/$1" "$2" || exit 1
-            : > "$d/.served/$1"
+            touch "$d/.served/$1" 2>/dev/null
             exit 0
           fi
           [ -e "$d/.served/$1" ] && exit 1
