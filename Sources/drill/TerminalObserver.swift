@@ -10,6 +10,7 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     private var current: (PhaseName, String, Date)?
     private var transfer: (Int64, Int64?, Date)?
     private var transferStart: Date?
+    private var lastProgressLine: Date?
     private var timer: DispatchSourceTimer?
     private var frame = 0
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
@@ -43,9 +44,14 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     func phaseStarted(_ phase: PhaseName, detail rawDetail: String) {
         let detail = URLRedaction.redactURLs(in: rawDetail)  // a location may carry credentials or a signature
         lock.withLock {
-            current = (phase, detail, Date())
-            transfer = nil
-            transferStart = nil
+            // Phases overlap (WAL is fetched while a base backup is extracted): the live line stays with the open
+            // phase whose transfer is under way.
+            if !(current != nil && transfer != nil) {
+                current = (phase, detail, Date())
+                transfer = nil
+                transferStart = nil
+                lastProgressLine = nil
+            }
             if !interactive { line("\(phase.rawValue): started (\(detail))") }
         }
     }
@@ -60,9 +66,30 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
 
     func transfer(done: Int64, total: Int64?) {
         lock.withLock {
-            if transferStart == nil { transferStart = Date() }
-            transfer = (done, total, Date())
+            let now = Date()
+            if transferStart == nil {
+                transferStart = now
+                lastProgressLine = now
+            }
+            transfer = (done, total, now)
+            // Without a terminal, a timestamped progress line every 30 s (logs of long restores show they move).
+            if !interactive, let last = lastProgressLine, now.timeIntervalSince(last) >= 30, let phase = current?.0 {
+                lastProgressLine = now
+                line("\(phase.rawValue): \(progressText())")
+            }
         }
+    }
+
+    /// `1.2 GiB of 3.4 GiB (35%), ETA 1m 02s, 120.0 MiB/s`. Call with the lock held.
+    private func progressText() -> String {
+        guard let (done, total, _) = transfer, let start = transferStart else { return "" }
+        let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
+        var text = bytes(done)
+        if let total, total > 0 {
+            text += " of \(bytes(total)) (\(Int(Double(done) * 100 / Double(total)))%)"
+            if rate > 0 { text += ", ETA \(formatSeconds(Double(max(0, total - done)) / rate))" }
+        }
+        return text + ", \(bytes(Int64(rate)))/s"
     }
 
     func note(_ text: String) { lock.withLock { line(URLRedaction.redactURLs(in: text)) } }
@@ -81,15 +108,7 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
             guard let (phase, detail, started) = current else { return }
             frame = (frame + 1) % Self.frames.count
             var text = "\(Self.frames[frame]) \(phase.rawValue) \(formatSeconds(Date().timeIntervalSince(started))) — \(detail)"
-            if let (done, total, _) = transfer, let start = transferStart {
-                let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
-                text += " — \(bytes(done))"
-                if let total, total > 0 {
-                    text += " of \(bytes(total)) (\(Int(Double(done) * 100 / Double(total)))%)"
-                    if rate > 0 { text += ", ETA \(formatSeconds(Double(total - done) / rate))" }
-                }
-                text += ", \(bytes(Int64(rate)))/s"
-            }
+            if transfer != nil { text += " — " + progressText() }
             write("\r\u{1B}[2K" + String(text.prefix(200)))
         }
     }

@@ -224,6 +224,24 @@ struct PhysicalConfigTests {
         #expect(try issues(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" }, "wal": { "location": "/w" }, "recovery": { "target": "2026-11-28 07:30" } }"#)
             .contains { $0.contains("recovery.target") })
     }
+
+    @Test("wal.connections and wal.window_mib: defaults 4 and 1 GiB, checked ranges")
+    func prefetchSettings() throws {
+        func wal(_ extra: String) throws -> (WALConfig?, [String]) {
+            let r = ConfigReader(file: "drills/x.json")
+            let d = DrillConfig.parse(try JSONValue.parse(Data(#"{ "version": 1, "tier": "t", "backup": { "location": "/b", "format": "basebackup" }, "wal": { "location": "/w"\#(extra) } }"#.utf8)),
+                                      name: "x", file: "drills/x.json", tiers: nil, reader: r)
+            return ((d?.settings as? BaseBackupSettings)?.wal, r.issues.map(\.description))
+        }
+        let (plain, none) = try wal("")
+        #expect(none.isEmpty)
+        #expect(plain?.connections == 4 && plain?.windowBytes == 1 << 30)
+        let (set, ok) = try wal(#", "connections": 8, "window_mib": 64"#)
+        #expect(ok.isEmpty)
+        #expect(set?.connections == 8 && set?.windowBytes == 64 << 20)
+        #expect(try wal(#", "connections": 0"#).1.contains { $0.contains("wal.connections") })
+        #expect(try wal(#", "window_mib": "1GiB""#).1.contains { $0.contains("wal.window_mib") })
+    }
 }
 
 @Suite("pg_waldump output")

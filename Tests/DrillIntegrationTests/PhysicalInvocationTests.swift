@@ -39,4 +39,35 @@ struct PhysicalInvocationTests {
         #expect(BaseBackupSession.walDumpArguments(walDirectory: "/s/wal", from: a, to: b) ==
             ["--path=/s/wal", "--rmgr=Transaction", "000000010000000000000002", "000000010000000000000005"])
     }
+
+    @Test("streamed extraction: tar reads standard input, gzip through pigz when given, lz4 and zstd through their tools")
+    func streamedTarArguments() {
+        #expect(BaseBackupSession.untarStreamArguments(compression: "base.tar.gz", pigz: "/usr/bin/pigz", into: "/s/data")
+            == ["-x", "-I", "/usr/bin/pigz", "--no-same-owner", "-f", "-", "-C", "/s/data"])
+        #expect(BaseBackupSession.untarStreamArguments(compression: "base.tar.gz", pigz: nil, into: "/s/data")
+            == ["-x", "-z", "--no-same-owner", "-f", "-", "-C", "/s/data"])
+        #expect(BaseBackupSession.untarStreamArguments(compression: "base.tar.lz4", pigz: nil, into: "/d") == ["-x", "-I", "lz4", "--no-same-owner", "-f", "-", "-C", "/d"])
+        #expect(BaseBackupSession.untarStreamArguments(compression: "base.tar.zst", pigz: nil, into: "/d") == ["-x", "-I", "zstd -T0", "--no-same-owner", "-f", "-", "-C", "/d"])
+        #expect(BaseBackupSession.untarStreamArguments(compression: "pg_wal.tar", pigz: "/p", into: "/d") == ["-x", "--no-same-owner", "-f", "-", "-C", "/d"])
+    }
+
+    @Test("the waiting restore_command: the script path quoted, % doubled; the script reads only the WAL folder")
+    func waitingRestoreCommand() {
+        let r = Dictionary(PhysicalSettings.recovery(waitScript: "/tmp/it's 100%/wal-wait.sh", target: nil), uniquingKeysWith: { _, b in b })
+        #expect(r["restore_command"] == #"'/tmp/it'\''s 100%%/wal-wait.sh' "%f" "%p""#)
+        #expect(r["recovery_target_timeline"] == "latest")
+        let script = WALWaitScript.text(walDirectory: "/s/o'dd/wal")
+        #expect(script.contains(#"d='/s/o'\''dd/wal'"#))
+        #expect(!script.contains("curl") && !script.contains("http") && !script.contains("AWS"))
+    }
+
+    @Test("the segment size backup_label implies: unique for a start past the first segments, nil when several fit")
+    func impliedSegmentSize() throws {
+        let label = try BackupLabel.parse("START WAL LOCATION: 0/7000028 (file 000000010000000000000007)")
+        #expect(label.impliedSegmentSize == 16 << 20)
+        let big = try BackupLabel.parse("START WAL LOCATION: 0/40000028 (file 000000010000000000000001)")
+        #expect(big.impliedSegmentSize == 1 << 30)
+        let first = try BackupLabel.parse("START WAL LOCATION: 0/28 (file 000000010000000000000000)")
+        #expect(first.impliedSegmentSize == nil)
+    }
 }

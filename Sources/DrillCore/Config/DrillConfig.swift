@@ -164,10 +164,19 @@ public struct WALConfig: Sendable, Equatable {
     public var location: String
     public var endpoint: String?
     public var region: String?
-    public init(location: String, endpoint: String? = nil, region: String? = nil) {
+    /// WAL files fetched at once while replay runs (`wal.connections`, default 4).
+    public var connections: Int
+    /// At most this many bytes of fetched WAL wait ahead of replay on disk (`wal.window_mib`, default 1 GiB).
+    public var windowBytes: Int64
+    public static let defaultConnections = 4
+    public static let defaultWindowBytes: Int64 = 1 << 30
+    public init(location: String, endpoint: String? = nil, region: String? = nil,
+                connections: Int = WALConfig.defaultConnections, windowBytes: Int64 = WALConfig.defaultWindowBytes) {
         self.location = location
         self.endpoint = endpoint
         self.region = region
+        self.connections = connections
+        self.windowBytes = windowBytes
     }
 }
 

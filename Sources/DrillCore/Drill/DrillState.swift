@@ -66,10 +66,14 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     func beginPhase(_ p: PhaseName) { lock.withLock { phaseStarts[p] = clock.now } }
 
     func endPhase(_ p: PhaseName, ok: Bool, observer: any PhaseObserver, detail: String) {
+        endPhase(p, ok: ok, observer: observer, detail: detail, bytes: nil)
+    }
+
+    func endPhase(_ p: PhaseName, ok: Bool, observer: any PhaseObserver, detail: String, bytes: Int64?) {
         let now = clock.now
         let phase: DrillReport.Phase? = lock.withLock { () -> DrillReport.Phase? in
             guard let s = phaseStarts.removeValue(forKey: p) else { return nil }
-            let ph = DrillReport.Phase(name: p.rawValue, startOffsetSeconds: seconds(start.duration(to: s)), seconds: seconds(s.duration(to: now)), ok: ok)
+            let ph = DrillReport.Phase(name: p.rawValue, startOffsetSeconds: seconds(start.duration(to: s)), seconds: seconds(s.duration(to: now)), ok: ok, bytes: bytes)
             _report.phases.append(ph)
             return ph
         }

@@ -61,8 +61,9 @@ public final class MethodRun: Sendable {
         recorder.beginPhase(name)
     }
 
-    public func end(_ name: PhaseName, ok: Bool, detail: String) {
-        recorder.endPhase(name, ok: ok, observer: observer, detail: URLRedaction.redactURLs(in: detail))
+    /// Closes a phase; `bytes`: what it moved, kept in the report with its throughput (MiB/s).
+    public func end(_ name: PhaseName, ok: Bool, detail: String, bytes: Int64? = nil) {
+        recorder.endPhase(name, ok: ok, observer: observer, detail: URLRedaction.redactURLs(in: detail), bytes: bytes)
     }
 
     /// Closes a phase as failed (no-op when it is not open).
@@ -153,6 +154,7 @@ public final class MethodRun: Sendable {
 protocol RunRecorder: Sendable {
     func beginPhase(_ p: PhaseName)
     func endPhase(_ p: PhaseName, ok: Bool, observer: any PhaseObserver, detail: String)
+    func endPhase(_ p: PhaseName, ok: Bool, observer: any PhaseObserver, detail: String, bytes: Int64?)
     func failPhase(_ p: PhaseName, observer: any PhaseObserver)
     func withReport(_ body: (inout DrillReport) -> Void)
 }

@@ -161,12 +161,18 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var startOffsetSeconds: Double
         public var seconds: Double
         public var ok: Bool
+        /// Bytes the phase moved (extracted, fetched), when it measures them.
+        public var bytes: Int64?
+        /// Its throughput: `bytes` over `seconds`, in MiB/s.
+        public var mibPerSecond: Double?
 
-        public init(name: String, startOffsetSeconds: Double, seconds: Double, ok: Bool) {
+        public init(name: String, startOffsetSeconds: Double, seconds: Double, ok: Bool, bytes: Int64? = nil) {
             self.name = name
             self.startOffsetSeconds = startOffsetSeconds
             self.seconds = seconds
             self.ok = ok
+            self.bytes = bytes
+            if let bytes, seconds > 0 { mibPerSecond = (Double(bytes) / 1_048_576 / seconds * 10).rounded() / 10 }
         }
     }
 

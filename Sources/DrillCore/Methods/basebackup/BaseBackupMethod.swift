@@ -54,12 +54,76 @@ public struct BaseBackupMethod: DrillMethod {
                               staged: located.object.localPath == nil)
         for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
-        let fetched = try await stage(drill, located, run)
-        let chain = try await restorer?.incrementalChain(fetched, drill: drill)
-        let chosen = try await choosePostgres(drill, fetched, run)
-        let staged = try await combine(chain, postgres: chosen, run) ?? fetched
+        let input: BackupInput
+        let chain: IncrementalChain?
+        let chosen: PostgresInstallation?
+        if let folder = try await streamableFolder(drill, located, run),
+           let need = await streamedVersionNeed(drill, located) {
+            run.restoreInfo { $0.mode = "stream" }
+            run.end(.fetch, ok: true, detail: "\(located.object.name), \(folder.files.count) files, streamed into tar during extract")
+            input = .stream(folder)
+            chain = nil  // incremental chains are plain-format folders: never streamed
+            chosen = try await choosePostgres(drill, need: need.need, run)
+        } else {
+            let fetched = try await stage(drill, located, run)
+            chain = try await restorer?.incrementalChain(fetched, drill: drill)
+            chosen = try await choosePostgres(drill, fetched, run)
+            input = .staged(try await combine(chain, postgres: chosen, run) ?? fetched)
+        }
         let session = try await provision(drill, chosen, run)
-        return try await recover(drill, located, staged: staged, chain: chain, session: session, run)
+        return try await recover(drill, located, input: input, chain: chain, session: session, run)
+    }
+
+    /// A streamed backup leaves no staged copy to read `PG_VERSION` from before provisioning. A local folder's
+    /// `base.tar` is read in place (tar seeks over the members); on S3 the backup is streamed only when the choice
+    /// does not depend on its version (one PostgreSQL major installed), else it is staged. nil: stage it.
+    private func streamedVersionNeed(_ drill: DrillConfig, _ located: LocatedBackup) async -> StreamedVersion? {
+        guard let restorer, let postgres else { return StreamedVersion(need: nil) }
+        if let local = located.object.localPath {
+            let view = StagedBackup(path: local, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
+            return StreamedVersion(need: await restorer.backupVersion(view).map { VersionNeed(version: $0, rule: .sameMajor, source: "PG_VERSION") })
+        }
+        let majors = Set(await postgres.inventory(for: drill).installations.filter(\.hasServer).map(\.version.major))
+        return majors.count <= 1 ? StreamedVersion(need: nil) : nil
+    }
+
+    /// What a streamed backup needs of the PostgreSQL that restores it (nil: not known, any installed one will do).
+    struct StreamedVersion {
+        var need: VersionNeed?
+    }
+
+    /// A tar-format backup folder, on local disk or S3, is streamed into `tar -x` as it is read: no staged copy, the
+    /// digest computed on the way. Anything else (plain format, HTTP, sub-folders) is staged first.
+    enum BackupInput: Sendable {
+        case staged(StagedBackup)
+        case stream(BackupFolder)
+    }
+
+    struct BackupFolder: Sendable {
+        var store: any BackupStore
+        var files: [BackupObject]
+    }
+
+    private func streamableFolder(_ drill: DrillConfig, _ located: LocatedBackup, _ run: MethodRun) async throws -> BackupFolder? {
+        guard located.object.isDirectory else { return nil }
+        let location: String
+        if let local = located.object.localPath {
+            location = local
+        } else if drill.backup.location.hasPrefix("s3://") {
+            let root = drill.backup.location.hasSuffix("/") ? drill.backup.location : drill.backup.location + "/"
+            location = root + located.object.name + "/"
+        } else {
+            return nil
+        }
+        do {
+            let store = try run.context.stores.store(location: location, endpoint: drill.backup.endpoint, region: drill.backup.region)
+            let files = try await store.list(matching: nil)
+            guard !files.contains(where: \.isDirectory), files.contains(where: { $0.name.hasPrefix("base.tar") }) else { return nil }
+            return BackupFolder(store: store, files: files)
+        } catch {
+            run.fail(.fetch)
+            throw error
+        }
     }
 
     /// Makes the backup folder available locally (the fetch phase, opened by `restore`).
@@ -88,6 +152,11 @@ public struct BaseBackupMethod: DrillMethod {
     private func choosePostgres(_ drill: DrillConfig, _ staged: StagedBackup, _ run: MethodRun) async throws -> PostgresInstallation? {
         guard let restorer, postgres != nil else { return nil }
         let need = await restorer.backupVersion(staged).map { VersionNeed(version: $0, rule: .sameMajor, source: "PG_VERSION") }
+        return try await choosePostgres(drill, need: need, run)
+    }
+
+    private func choosePostgres(_ drill: DrillConfig, need: VersionNeed?, _ run: MethodRun) async throws -> PostgresInstallation? {
+        guard postgres != nil else { return nil }
         return try await run.choosePostgres(need, catalog: postgres, drill: drill, needsServer: true)
     }
 
@@ -109,7 +178,11 @@ public struct BaseBackupMethod: DrillMethod {
 
     /// Extracts, verifies, fetches the WAL and replays it. The `wal` evidence is filled in as the steps go, so a
     /// failed drill reports how far it got.
-    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup, chain: IncrementalChain?,
+    ///
+    /// What overlaps (with a session that delivers WAL during replay): when `backup_label` can be read from the head
+    /// of the base archive, the WAL archive is listed, gap-checked and fetched while the backup is extracted and
+    /// verified; replay starts as soon as verification is done and is fed while the rest of the WAL arrives.
+    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, input: BackupInput, chain: IncrementalChain?,
                          session: any PhysicalSession, _ run: MethodRun) async throws -> Restored {
         let walConfig = drill.wal!
         let target = RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest
@@ -117,8 +190,67 @@ public struct BaseBackupMethod: DrillMethod {
         evidence.incrementalChain = chain?.members.map(\.name)
         run.evidence(evidence)
         run.restoreInfo { $0.jobs = 1 }
+        let walStore = try run.context.stores.store(location: walConfig.location, endpoint: walConfig.endpoint, region: walConfig.region)
+        let tasks = ChildTasks()
+        do {
+            return try await withTaskCancellationHandler {
+                try await recover(drill, located, input: input, session: session, walConfig: walConfig, walStore: walStore,
+                                  target: target, tasks: tasks, run)
+            } onCancel: {
+                tasks.cancelAll()
+            }
+        } catch {
+            // Nothing keeps running into a scratch cluster that is about to be torn down.
+            tasks.cancelAll()
+            await tasks.waitAll()
+            throw error
+        }
+    }
 
-        let extracted = try await run.phase(.extract, detail: located.object.name) { try await session.extract(staged) }
+    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, input: BackupInput, session: any PhysicalSession,
+                         walConfig: WALConfig, walStore: any BackupStore, target: RecoveryTarget, tasks: ChildTasks,
+                         _ run: MethodRun) async throws -> Restored {
+        run.begin(.extract, detail: located.object.name)
+        let observer = run.observer
+        let extraction = tasks.start { () async throws -> ExtractedBackup in
+            switch input {
+            case .staged(let staged):
+                return try await session.extract(staged)
+            case .stream(let folder):
+                guard let streamed = try await session.extractStreaming(folder.files, from: folder.store, progress: { done, total in
+                    observer.transfer(done: done, total: total)
+                }) else {
+                    throw DrillError(.backupUnreadable, "\(located.object.uri) cannot be streamed into the scratch cluster")
+                }
+                run.backup {
+                    $0.sha256 = streamed.sha256
+                    $0.sizeBytes = streamed.sizeBytes
+                }
+                try await SidecarCheck.verify(drill.backup, located, digest: streamed.sha256, run)
+                return streamed.extracted
+            }
+        }
+
+        // WAL side, early: listed, gap-checked and fetched while the backup is extracted.
+        var delivery: WALDelivery?
+        if session.deliversDuringReplay, case .stream(let folder) = input,
+           let label = await session.peekLabel(folder.files, from: folder.store), let size = label.impliedSegmentSize {
+            let includesWAL = folder.files.contains { $0.name.hasPrefix("pg_wal.tar") }
+            delivery = try await startWAL(walConfig, target: target, label: label, segmentSize: size, includesWAL: includesWAL,
+                                          located, walStore, session, tasks, run)
+        }
+
+        let extracted: ExtractedBackup
+        do {
+            extracted = try await extraction.value
+            run.end(.extract, ok: true, detail: located.object.name, bytes: extracted.bytes)
+        } catch {
+            run.fail(.extract)
+            throw error
+        }
+        if let delivery, delivery.segmentSize != extracted.walSegmentSize {
+            throw DrillError(.backupCorrupt, "backup_label implies \(delivery.segmentSize)-byte WAL segments, pg_control says \(extracted.walSegmentSize)")
+        }
         run.evidence(DrillReport.WAL.self) { $0.startSegment = extracted.label.startSegmentName }
 
         if extracted.hasManifest {
@@ -128,17 +260,36 @@ public struct BaseBackupMethod: DrillMethod {
             run.finding("The base backup has no backup_manifest, so pg_verifybackup could not check it (take backups without --no-manifest).")
         }
 
-        let targetTime = try await run.phase(.walFetch, detail: walConfig.location) {
-            try await fetchWAL(walConfig, target: target, extracted, located, session, run)
+        let wal: WALDelivery
+        if let delivery {
+            wal = delivery
+        } else {
+            wal = try await startWAL(walConfig, target: target, label: extracted.label, segmentSize: extracted.walSegmentSize,
+                                     includesWAL: extracted.includesWAL, located, walStore, session, tasks, run)
         }
+        // A random target is chosen from the fetched WAL, and a session that cannot feed replay while it runs gets all
+        // of it first.
+        if !session.deliversDuringReplay || target == .random { try await wal.finished() }
+        let targetTime = try await resolveTarget(target, wal, session, run)
 
-        let outcome = try await run.phase(.walReplay, detail: targetTime.map { "to \(RFC3339.format($0, fractional: true))" } ?? "to the end of the archive") {
-            try await session.recover(target: targetTime)
+        let outcome: RecoveryOutcome
+        do {
+            outcome = try await run.phase(.walReplay, detail: targetTime.map { "to \(RFC3339.format($0, fractional: true))" } ?? "to the end of the archive") {
+                try await session.recover(target: targetTime)
+            }
+        } catch {
+            // A file that could not be fetched ended replay: that is the cause to report.
+            wal.task.cancel()
+            try await wal.finished()
+            throw error
         }
         run.evidence(DrillReport.WAL.self) {
             $0.replayedTo = outcome.replayLSN
             $0.timeline = outcome.timeline
         }
+        // Replay reached its target: WAL past it is not needed (but a file that failed before is still a gap).
+        if targetTime != nil { wal.task.cancel() }
+        try await wal.finished(cancelledIsFine: targetTime != nil)
         run.restoreInfo {
             $0.tool = "postgres (archive recovery)"
             $0.toolVersion = outcome.serverVersion
@@ -149,87 +300,6 @@ public struct BaseBackupMethod: DrillMethod {
         // No transaction was replayed after the backup: the backup's end is the recovery point.
         return Restored(database: session, recoveryPoint: run.currentEvidence(DrillReport.WAL.self)?.backupEndAt,
                         recoveryPointSource: "backup_end", rpoReference: targetTime)
-    }
-
-    /// Lists the WAL archive, finds gaps, settles the target, and copies what replay needs into the session's private
-    /// WAL folder. Returns the time recovery stops at (nil: the end of the archive).
-    private func fetchWAL(_ walConfig: WALConfig, target: RecoveryTarget, _ extracted: ExtractedBackup, _ located: LocatedBackup,
-                          _ session: any PhysicalSession, _ run: MethodRun) async throws -> Date? {
-        let segmentSize = extracted.walSegmentSize
-        guard let start = extracted.label.startSegment(segmentSize: segmentSize) else {
-            throw DrillError(.backupCorrupt, "backup_label names an invalid start segment \(extracted.label.startSegmentName)")
-        }
-        let store = try run.context.stores.store(location: walConfig.location, endpoint: walConfig.endpoint, region: walConfig.region)
-        let archive = WALArchive(objects: try await store.list(matching: nil), segmentSize: segmentSize)
-        let plan = archive.plan(from: start)
-        run.evidence(DrillReport.WAL.self) {
-            $0.newestSegment = archive.newest?.segment.name
-            $0.newestSegmentAt = archive.newest?.file.object.modifiedAt
-            $0.firstMissingSegment = plan.firstMissing?.name
-        }
-
-        let end = try await backupEnd(extracted, located, archive, store, session, run)
-        if let finding = plan.gapFinding {
-            let needed = end.stopSegment.map { stop in plan.lastContiguous.map { $0.number < stop.number } ?? true } ?? false
-            if needed && !extracted.includesWAL {
-                throw DrillError(.walGap, finding + " The backup itself cannot be made consistent: it ends in \(end.stopSegment!.name) and carries no WAL of its own.")
-            }
-            throw DrillError(.walGap, finding)
-        }
-        // An explicit target is checked before anything is fetched.
-        if case .time = target { _ = try target.resolve(backupEnd: end.time, archiveEnd: nil, unit: run.randomUnit) }
-
-        var bytes: Int64 = 0
-        for file in plan.histories + plan.segments {
-            try Task.checkCancellation()
-            bytes += try await session.importWAL(file, from: store)
-            run.observer.transfer(done: bytes, total: nil)
-        }
-        run.evidence(DrillReport.WAL.self) { [bytes] in
-            $0.bytesFetched += bytes
-            $0.segmentsFetched = plan.segments.count
-        }
-
-        var archiveEnd: Date?
-        if target == .random, let last = plan.lastContiguous {
-            // The last commit on the newest timeline replay reaches, read from the fetched segments.
-            let first = plan.segments.lazy.compactMap { WALSegment(name: $0.walName, segmentSize: segmentSize) }
-                .first { $0.timeline == last.timeline } ?? start
-            archiveEnd = await session.lastCommit(from: first, to: last) ?? archive.newest?.file.object.modifiedAt
-        }
-        let targetTime = try target.resolve(backupEnd: end.time, archiveEnd: archiveEnd, unit: run.randomUnit)
-        run.evidence(DrillReport.WAL.self) { $0.targetTime = targetTime }
-        return targetTime
-    }
-
-    /// When the base backup ended: the STOP TIME of the backup history file PostgreSQL archived (fetched into the WAL
-    /// folder), else that file's time, else the backup's own modification time.
-    private func backupEnd(_ extracted: ExtractedBackup, _ located: LocatedBackup, _ archive: WALArchive, _ store: any BackupStore,
-                           _ session: any PhysicalSession, _ run: MethodRun) async throws -> (time: Date, stopSegment: WALSegment?) {
-        var end = (time: located.object.modifiedAt, stopSegment: WALSegment?.none)
-        var source = "backup_mtime"
-        let name = extracted.label.historyFileName(segmentSize: extracted.walSegmentSize)
-        if let file = archive.backupHistories[name] {
-            let fetched = try await session.importWAL(file, from: store)
-            run.evidence(DrillReport.WAL.self) { $0.bytesFetched += fetched }
-            let path = (session.walDirectory as NSString).appendingPathComponent(name)
-            let history = FileManager.default.contents(atPath: path).flatMap { try? BackupLabel.parse(String(decoding: $0, as: UTF8.self)) }
-            end.stopSegment = history?.stopSegmentName.flatMap { WALSegment(name: $0, segmentSize: extracted.walSegmentSize) }
-            if let stop = history?.stopTime {
-                // STOP TIME has whole seconds: the backup ended before the next one began.
-                end.time = stop.addingTimeInterval(1)
-                source = "backup_history_file"
-            } else {
-                end.time = file.object.modifiedAt
-                source = "backup_history_mtime"
-            }
-        }
-        let result = end
-        run.evidence(DrillReport.WAL.self) {
-            $0.backupEndAt = result.time
-            $0.backupEndSource = source
-        }
-        return end
     }
 }
 

@@ -49,6 +49,74 @@ public protocol PhysicalSession: ScratchDatabase {
     /// Writes the recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`), starts
     /// the server and waits until recovery has finished and the server is promoted.
     func recover(target: Date?) async throws -> RecoveryOutcome
+    // Streaming and overlap (defaults below: one step after another).
+    func extractStreaming(_ files: [BackupObject], from store: any BackupStore, progress: TransferProgress?) async throws -> StreamedExtraction?
+    func peekLabel(_ files: [BackupObject], from store: any BackupStore) async -> BackupLabel?
+    func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, options: WALDeliveryOptions,
+                    progress: TransferProgress?) async throws -> Int64
+    var deliversDuringReplay: Bool { get }
+}
+
+/// How WAL is delivered to replay: several files fetched at once, at most a window ahead of what replay has taken.
+public struct WALDeliveryOptions: Sendable, Equatable {
+    public var connections: Int
+    /// Fetched bytes allowed to wait on disk ahead of replay (nil: no bound, everything is fetched before replay).
+    public var windowBytes: Int64?
+    /// Bytes per segment: a fetched segment takes that much disk, decompressed.
+    public var segmentSize: UInt64
+    public init(connections: Int, windowBytes: Int64?, segmentSize: UInt64 = WALSegment.defaultSize) {
+        self.connections = max(1, connections)
+        self.windowBytes = windowBytes
+        self.segmentSize = segmentSize
+    }
+}
+
+/// A WAL file the archive listed that could not be fetched while replay ran: replay stopped before it.
+public struct WALDeliveryError: Error, Sendable {
+    public var walName: String
+    public var reason: String
+    public init(walName: String, reason: String) {
+        self.walName = walName
+        self.reason = reason
+    }
+}
+
+/// A tar-format backup folder streamed from its store into the data folder: what extraction found and the digest of
+/// the bytes that went through (the same folder digest staging computes).
+public struct StreamedExtraction: Sendable, Equatable {
+    public var extracted: ExtractedBackup
+    public var sha256: String
+    public var sizeBytes: Int64
+    public init(extracted: ExtractedBackup, sha256: String, sizeBytes: Int64) {
+        self.extracted = extracted
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// Streaming and overlap, for sessions that can do them; the defaults do everything one step after another.
+extension PhysicalSession {
+    /// Streams a tar-format backup folder (`files`, listed in `store`) into the data folder without a staged copy,
+    /// hashing on the way; nil when this session cannot (the caller stages the folder and calls `extract`).
+    public func extractStreaming(_ files: [BackupObject], from store: any BackupStore,
+                                 progress: TransferProgress?) async throws -> StreamedExtraction? { nil }
+    /// The backup's `backup_label`, read from the head of its base archive before extraction (so WAL can be fetched
+    /// while the backup is extracted); nil when it cannot be read that way.
+    public func peekLabel(_ files: [BackupObject], from store: any BackupStore) async -> BackupLabel? { nil }
+    /// Delivers `files` (in replay order) into the private WAL folder; returns the bytes fetched. Sessions that
+    /// prefetch run it while replay runs; by default every file is imported one after another.
+    public func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, options: WALDeliveryOptions,
+                           progress: TransferProgress?) async throws -> Int64 {
+        var bytes: Int64 = 0
+        for file in files {
+            try Task.checkCancellation()
+            bytes += try await importWAL(file, from: store)
+            progress?(bytes, nil)
+        }
+        return bytes
+    }
+    /// Whether `deliverWAL` may still run while `recover` replays (its restore_command waits for announced files).
+    public var deliversDuringReplay: Bool { false }
 }
 
 /// What extraction found.

@@ -133,7 +133,7 @@ public struct DumpMethod: DrillMethod {
                 $0.sizeBytes = staged.sizeBytes
             }
             try await SidecarCheck.verify(drill.backup, located, digest: staged.sha256, run)
-            run.end(.fetch, ok: true, detail: "\(located.object.name), \(staged.sizeBytes) bytes")
+            run.end(.fetch, ok: true, detail: "\(located.object.name), \(staged.sizeBytes) bytes", bytes: staged.sizeBytes)
             return staged
         }
         let p = await provisioned

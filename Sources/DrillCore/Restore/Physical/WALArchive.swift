@@ -11,6 +11,12 @@ public struct WALArchive: Sendable {
         public var object: BackupObject
         /// Whether it is stored with a `.gz` suffix and must be decompressed.
         public var compressed: Bool
+
+        public init(walName: String, object: BackupObject, compressed: Bool) {
+            self.walName = walName
+            self.object = object
+            self.compressed = compressed
+        }
     }
 
     /// Segment files by segment (when both `X` and `X.gz` exist, the plain one).

@@ -9,9 +9,9 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     public let database: String
     public let walDirectory: String
     let logger: Logger
-    private let lock = NSLock()
+    let lock = NSLock()
     private var _serverVersion = "unknown"
-    private var _extracted: ExtractedBackup?
+    var _extracted: ExtractedBackup?
     private var recoverySettings: [(String, String)] = []
     /// Where `backup_manifest` is kept (outside the data folder, which must stay as the backup made it until verified).
     var manifestPath: String { (cluster.root as NSString).appendingPathComponent("backup_manifest") }
@@ -72,6 +72,14 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         if has("backup_manifest") {
             try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
         }
+        return try await finishExtraction(bytes: backup.sizeBytes)
+    }
+
+    /// After the files are in the data folder: the manifest kept outside it, the folder handed to the server's user,
+    /// backup_label read, WAL of its own and the segment size found.
+    func finishExtraction(bytes: Int64) async throws -> ExtractedBackup {
+        let fm = FileManager.default
+        let data = cluster.dataDirectory
         // Plain backups hold the manifest inside: keep it out of the data folder like tar backups.
         let inside = (data as NSString).appendingPathComponent("backup_manifest")
         if fm.fileExists(atPath: inside) {
@@ -95,7 +103,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             .filter(WALSegment.looksLikeName)
         let extracted = ExtractedBackup(label: label, hasManifest: fm.fileExists(atPath: manifestPath),
                                         walSegmentSize: try await cluster.walSegmentSize(), includesWAL: !walFiles.isEmpty,
-                                        bytes: backup.sizeBytes)
+                                        bytes: bytes)
         lock.withLock { _extracted = extracted }
         return extracted
     }
@@ -126,6 +134,11 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     // MARK: WAL
 
     public func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64 {
+        try await importWAL(file, from: store, into: nil)
+    }
+
+    /// Copies (or downloads and decompresses) one archived WAL file into `into` (default: the WAL folder).
+    func importWAL(_ file: WALArchive.File, from store: any BackupStore, into: String?) async throws -> Int64 {
         let fm = FileManager.default
         let staged: StagedBackup
         if let local = file.object.localPath {
@@ -137,7 +150,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             staged = try await store.stage(file.object, into: incoming, progress: nil)
         }
         defer { if staged.isTemporary { try? fm.removeItem(atPath: staged.path) } }
-        let dest = (walDirectory as NSString).appendingPathComponent(file.walName)
+        let dest = ((into ?? walDirectory) as NSString).appendingPathComponent(file.walName)
         try? fm.removeItem(atPath: dest)
         if file.compressed {
             let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("gzip"), arguments: ["-dc", "--", staged.path],
@@ -171,7 +184,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
 
     public func recover(target: Date?) async throws -> RecoveryOutcome {
         let recovery = ClusterRecovery(cluster: cluster)
-        let extra = try recovery.configure(recovery: PhysicalSettings.recovery(walDirectory: walDirectory, target: target))
+        let script = try WALWaitScript.install(in: cluster.root, walDirectory: walDirectory)
+        let extra = try recovery.configure(recovery: PhysicalSettings.recovery(waitScript: script, target: target))
         lock.withLock { recoverySettings = extra }
         let outcome = try await recovery.run(target: target)
         lock.withLock { _serverVersion = outcome.serverVersion }
@@ -197,7 +211,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
 
     // MARK: Helpers
 
-    private func run(_ spec: ProcessSpec, _ what: String, code: DrillError.Code = .restoreFailed) async throws {
+    func run(_ spec: ProcessSpec, _ what: String, code: DrillError.Code = .restoreFailed) async throws {
         let r = await ChildProcess.runCancellable(spec)
         try Task.checkCancellation()
         guard r.succeeded else { throw DrillError(code, "\(what) failed (\(r.summary)): \(lastError(r.stderr))") }

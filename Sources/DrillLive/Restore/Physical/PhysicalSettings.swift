@@ -27,8 +27,18 @@ public enum PhysicalSettings {
     /// The recovery settings: `restore_command` copies from the drill's private WAL folder, which holds exactly the
     /// segments fetched (and gap-checked) before the start.
     public static func recovery(walDirectory: String, target: Date?) -> [(String, String)] {
+        recovery(restoreCommand: "cp \(shellQuote(walDirectory.replacingOccurrences(of: "%", with: "%%")))/\"%f\" \"%p\"", target: target)
+    }
+
+    /// The recovery settings when WAL is fetched while replay runs: `restore_command` is drill's waiting script
+    /// (`WALWaitScript`), which still only reads the private WAL folder.
+    public static func recovery(waitScript: String, target: Date?) -> [(String, String)] {
+        recovery(restoreCommand: "\(shellQuote(waitScript.replacingOccurrences(of: "%", with: "%%"))) \"%f\" \"%p\"", target: target)
+    }
+
+    static func recovery(restoreCommand: String, target: Date?) -> [(String, String)] {
         var s: [(String, String)] = [
-            ("restore_command", "cp \(shellQuote(walDirectory.replacingOccurrences(of: "%", with: "%%")))/\"%f\" \"%p\""),
+            ("restore_command", restoreCommand),
             ("recovery_target_timeline", "latest"),
         ]
         if let target {
