@@ -114,8 +114,10 @@ extension BaseBackupMethod {
             let history = FileManager.default.contents(atPath: path).flatMap { try? BackupLabel.parse(String(decoding: $0, as: UTF8.self)) }
             end.stopSegment = history?.stopSegmentName.flatMap { WALSegment(name: $0, segmentSize: segmentSize) }
             if let stop = history?.stopTime {
-                // STOP TIME has whole seconds: the backup ended before the next one began.
-                end.time = stop.addingTimeInterval(1)
+                // STOP TIME has whole seconds: the backup ended before the next one began, and no later than this
+                // drill's start when STOP TIME's second had begun by then (a drill started within a second of the
+                // backup is not shown a backup from the future).
+                end.time = min(stop.addingTimeInterval(1), max(stop, run.drillStart))
                 source = "backup_history_file"
             } else {
                 end.time = file.object.modifiedAt
