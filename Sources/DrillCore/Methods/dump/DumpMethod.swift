@@ -9,13 +9,16 @@ public struct DumpMethod: DrillMethod {
     public var provisioner: @Sendable (TargetConfig) -> any ScratchProvisioner
     /// The installed PostgreSQL versions, to choose the one the dump needs; nil: the restorers' defaults.
     public var postgres: (any PostgresCatalog)?
+    /// Removes compression and encryption layers on the fly (`encoded` backups); nil when this build cannot.
+    public var decoder: (any BackupDecoder)?
 
     public init(restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
                 provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner,
-                postgres: (any PostgresCatalog)? = nil) {
+                postgres: (any PostgresCatalog)? = nil, decoder: (any BackupDecoder)? = nil) {
         self.restorer = restorer
         self.provisioner = provisioner
         self.postgres = postgres
+        self.decoder = decoder
     }
 
     public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
@@ -90,20 +93,24 @@ public struct DumpMethod: DrillMethod {
             throw error
         }
         let (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
-        try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, run)
+        let header = try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, run)
         if let staged, staged.isTemporary {
             // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
             run.discard(staged.path)
         }
         // A cluster dump's checks run in the database the drill names (`database`, default postgres).
         let checked: any ScratchDatabase = located.format == .dumpall ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
+        if located.header == nil, let created = header?.createdAt(in: run.context.archiveTimeZone) {
+            // An encoded archive's header is read only while it is decoded.
+            return Restored(database: checked, recoveryPoint: created, recoveryPointSource: "archive_header")
+        }
         return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
     private func streams(_ located: LocatedBackup, jobs: Int) -> Bool {
         located.object.localPath == nil && located.format.canStream
-            && (jobs == 1 || located.format == .plain || located.format == .plainGzip)
+            && (jobs == 1 || located.format == .plain || located.format == .plainGzip || located.format == .encoded)
     }
 
     /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
@@ -154,20 +161,12 @@ public struct DumpMethod: DrillMethod {
         }
     }
 
+    /// Restores the backup; returns the archive header read while decoding an `encoded` backup.
     private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
-                         postgres: PostgresInstallation?, _ run: MethodRun) async throws {
+                         postgres: PostgresInstallation?, _ run: MethodRun) async throws -> ArchiveHeader? {
         try Task.checkCancellation()
-        guard let restorer = restorer(located.format) else {
-            throw DrillError(.unsupported, "this build of drill cannot restore \(located.format.rawValue) backups")
-        }
         let stream = streams(located, jobs: run.jobs)
-        let jobs = located.format.usesPgRestore && located.format != .tar && !stream ? run.jobs : 1
-        run.restoreInfo {
-            $0.jobs = jobs
-            $0.mode = stream ? "stream" : "file"
-        }
-        run.begin(.restore, detail: "\(located.format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)")
-        let input: RestoreInput
+        var input: RestoreInput
         if let staged {
             input = .path(staged.path)
         } else {
@@ -176,12 +175,37 @@ public struct DumpMethod: DrillMethod {
                 try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
             }
         }
+        var format = located.format
+        var decoded: DecodedBackup?
+        if format == .encoded {
+            run.begin(.restore, detail: "decoding \(located.object.name)")
+            do {
+                let d = try await decode(drill, located, input, run)
+                decoded = d
+                (format, input) = (d.found.format, d.input)
+            } catch {
+                run.fail(.restore)
+                throw error
+            }
+        }
+        guard let restorer = restorer(format) else {
+            await decoded?.cancel()
+            throw DrillError(.unsupported, "this build of drill cannot restore \(format.rawValue) backups")
+        }
+        let jobs = format.usesPgRestore && format != .tar && !stream && decoded == nil ? run.jobs : 1
+        run.restoreInfo {
+            $0.jobs = jobs
+            $0.mode = stream || decoded != nil ? "stream" : "file"
+        }
+        let detail = "\(decoded?.found.description ?? format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)"
+        if decoded == nil { run.begin(.restore, detail: detail) } else { run.logger.info("restoring", metadata: ["backup": "\(detail)"]) }
         let outcome: RestoreOutcome
         do {
-            outcome = try await restorer.restore(RestoreRequest(input: input, format: located.format, jobs: jobs,
+            outcome = try await restorer.restore(RestoreRequest(input: input, format: format, jobs: jobs,
                                                                 profile: drill.restore.profile, connection: scratch.connection,
                                                                 postgres: postgres, admin: scratch.adminConnection))
         } catch {
+            await decoded?.cancel()  // a restore that failed before reading leaves no decoder behind
             run.fail(.restore)
             throw error
         }
@@ -206,5 +230,6 @@ public struct DumpMethod: DrillMethod {
             }
         }
         run.end(.restore, ok: true, detail: outcome.tool)
+        return decoded?.header
     }
 }
