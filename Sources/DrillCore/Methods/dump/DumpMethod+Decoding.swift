@@ -25,10 +25,24 @@ extension DumpMethod {
                 $0.sourceServerVersion = header.serverVersion
                 $0.pgDumpVersion = header.pgDumpVersion
                 $0.createdAt = header.createdAt(in: run.context.archiveTimeZone)
+            } else if let plain = decoded.plainHeader {
+                $0.sourceServerVersion = plain.serverVersion
+                $0.pgDumpVersion = plain.pgDumpVersion
             }
         }
         run.logger.info("decoding", metadata: ["backup": "\(located.object.name)", "layers": "\(found.description)"])
         return decoded
+    }
+
+    /// The PostgreSQL the dump inside the layers needs, from its archive header or header comment.
+    static func need(_ decoded: DecodedBackup) -> VersionNeed? {
+        if let h = decoded.header {
+            return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion, source: "archive header inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
+        }
+        if let p = decoded.plainHeader {
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
+        }
+        return nil
     }
 
     /// Why a parallel restore of a decoded archive is refused, and the two ways out.

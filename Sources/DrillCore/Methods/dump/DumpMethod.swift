@@ -84,16 +84,27 @@ public struct DumpMethod: DrillMethod {
             }
         }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "\(located.format.rawValue)"])
+        // An encoded backup is opened first: its key is tried, and the version of the pg_dump inside is read, before
+        // anything is provisioned.
+        var decoded: DecodedBackup?
         let chosen: PostgresInstallation?
         do {
-            chosen = try await run.choosePostgres(Self.need(located), catalog: postgres, drill: drill,
+            if located.format == .encoded { decoded = try await decode(drill, located, rawInput(located, staged: nil, run), run) }
+            chosen = try await run.choosePostgres(Self.need(located) ?? decoded.flatMap(Self.need), catalog: postgres, drill: drill,
                                                   needsServer: drill.target == .embedded)
         } catch {
+            await decoded?.cancel()
             run.fail(.fetch)
             throw error
         }
-        let (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
-        let header = try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, run)
+        let staged: StagedBackup?, scratch: any ScratchDatabase
+        do {
+            (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
+        } catch {
+            await decoded?.cancel()
+            throw error
+        }
+        let header = try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, decoded: decoded, run)
         if let staged, staged.isTemporary {
             // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
             run.discard(staged.path)
@@ -105,6 +116,15 @@ public struct DumpMethod: DrillMethod {
             return Restored(database: checked, recoveryPoint: created, recoveryPointSource: "archive_header")
         }
         return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
+    }
+
+    /// The backup's stored bytes: the staged (or local) copy, else a stream from the store.
+    private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, _ run: MethodRun) -> RestoreInput {
+        if let path = staged?.path ?? located.object.localPath { return .path(path) }
+        let store = located.store, object = located.object, observer = run.observer
+        return .stream { sink in
+            try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
+        }
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
@@ -163,31 +183,12 @@ public struct DumpMethod: DrillMethod {
 
     /// Restores the backup; returns the archive header read while decoding an `encoded` backup.
     private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
-                         postgres: PostgresInstallation?, _ run: MethodRun) async throws -> ArchiveHeader? {
+                         postgres: PostgresInstallation?, decoded: DecodedBackup?, _ run: MethodRun) async throws -> ArchiveHeader? {
+        if Task.isCancelled { await decoded?.cancel() }
         try Task.checkCancellation()
         let stream = streams(located, jobs: run.jobs)
-        var input: RestoreInput
-        if let staged {
-            input = .path(staged.path)
-        } else {
-            let store = located.store, object = located.object, observer = run.observer
-            input = .stream { sink in
-                try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
-            }
-        }
-        var format = located.format
-        var decoded: DecodedBackup?
-        if format == .encoded {
-            run.begin(.restore, detail: "decoding \(located.object.name)")
-            do {
-                let d = try await decode(drill, located, input, run)
-                decoded = d
-                (format, input) = (d.found.format, d.input)
-            } catch {
-                run.fail(.restore)
-                throw error
-            }
-        }
+        let input = decoded?.input ?? rawInput(located, staged: staged, run)
+        let format = decoded?.found.format ?? located.format
         guard let restorer = restorer(format) else {
             await decoded?.cancel()
             throw DrillError(.unsupported, "this build of drill cannot restore \(format.rawValue) backups")
@@ -198,7 +199,7 @@ public struct DumpMethod: DrillMethod {
             $0.mode = stream || decoded != nil ? "stream" : "file"
         }
         let detail = "\(decoded?.found.description ?? format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)"
-        if decoded == nil { run.begin(.restore, detail: detail) } else { run.logger.info("restoring", metadata: ["backup": "\(detail)"]) }
+        run.begin(.restore, detail: detail)
         let outcome: RestoreOutcome
         do {
             outcome = try await restorer.restore(RestoreRequest(input: input, format: format, jobs: jobs,
