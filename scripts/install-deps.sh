@@ -14,6 +14,8 @@ case "$mode" in ""|--test|--runtime) ;; *) echo "usage: $0 [--test|--runtime]" >
 
 # The backup tools drills restore from; gzip, tar and util-linux (setpriv) are used by the restores.
 apt_packages=(postgresql postgresql-client gzip tar util-linux pgbackrest barman barman-cli-cloud)
+# Compressed and encrypted dumps are decoded with these (zstd, lz4, bzip2, xz, age, gpg/gpgconf); the tests make them too.
+apt_packages+=(zstd lz4 bzip2 xz-utils age gnupg)
 if [[ "$mode" == "--runtime" ]]; then
   apt_packages+=(libcurl4 libpq5 libssl3 ca-certificates)
 else
