@@ -27,13 +27,11 @@ final class ScanOnPhase: PhaseObserver, @unchecked Sendable {
     func note(_ text: String) {}
 }
 
-/// Runs one drill in-process with the live dependencies, `environment` added to drill's own (a key variable).
-func runEncryptedDrill(_ json: String, in folder: TempFolder, environment: [String: String] = [:],
-                       observer: any PhaseObserver = SilentObserver()) async throws -> DrillReport {
+/// Runs one drill in-process with the live dependencies and an observer of its phases.
+func runObservedDrill(_ json: String, in folder: TempFolder, observer: any PhaseObserver) async throws -> DrillReport {
     let config = try ConfigFixture(in: folder, drills: ["shop": json]).load()
     let deps = await LiveDependencies.make(scratchRoot: folder.sub("scratch"), drillVersion: "test",
-                                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                           environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+                                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     let drill = try #require(config.drills.first)
     return await DrillRunner(deps: deps, clock: ContinuousClock(), observer: observer).run(drill, tier: config.tier(of: drill))
 }
@@ -53,7 +51,7 @@ struct EncryptedDumpTests {
         let (wrong, _) = try await EncodedDumps.ageIdentity(in: keys, name: "wrong.key")
         try await EncodedDumps.ageEncrypt(try await Shop.shared.dump(.custom), to: recipient, into: (backups as NSString).appendingPathComponent("shop.dump.age"))
 
-        let report = try await runEncryptedDrill(encodedDrill(location: backups, decrypt: #"{ "age_identity": "\#(identity)" }"#), in: folder)
+        let report = try await runDrill(encodedDrill(location: backups, decrypt: #"{ "age_identity": "\#(identity)" }"#), in: folder, environment: [:])
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.backup.encoding == ["age"])
         #expect(report.backup.contentFormat == "custom")
@@ -61,7 +59,7 @@ struct EncryptedDumpTests {
         #expect(report.checks.map(\.observed) == ["100000", "\(Shop.orders)", "0"])
         expectNothingLeft(folder)
 
-        let refused = try await runEncryptedDrill(encodedDrill(location: backups, decrypt: #"{ "age_identity": "\#(wrong)" }"#), in: folder)
+        let refused = try await runDrill(encodedDrill(location: backups, decrypt: #"{ "age_identity": "\#(wrong)" }"#), in: folder, environment: [:])
         #expect(refused.status == .failed)
         #expect(ExitCode(refused) == .failed)
         #expect(refused.failureCode == "decryption_failed")
@@ -117,18 +115,18 @@ struct EncryptedDumpTests {
                                           into: (plainBackups as NSString).appendingPathComponent("shop.sql.asc"), armor: true)
         let before = try FileManager.default.subpathsOfDirectory(atPath: home).sorted()
 
-        let report = try await runEncryptedDrill(encodedDrill(location: backups, decrypt: #"{ "gpg_homedir": "\#(home)" }"#), in: folder)
+        let report = try await runDrill(encodedDrill(location: backups, decrypt: #"{ "gpg_homedir": "\#(home)" }"#), in: folder, environment: [:])
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.backup.encoding == ["openpgp"])
         #expect(report.backup.contentFormat == "custom")
         #expect(EncodedDumps.gpgAgents(homeContaining: "drill-gnupg-").isEmpty, "gpg-agent left running")
         #expect(try FileManager.default.subpathsOfDirectory(atPath: home).sorted() == before, "the GnuPG home was written into")
 
-        let good = try await runEncryptedDrill(encodedDrill(location: plainBackups, decrypt: #"{ "gpg_homedir": "\#(home)" }"#), in: folder)
+        let good = try await runDrill(encodedDrill(location: plainBackups, decrypt: #"{ "gpg_homedir": "\#(home)" }"#), in: folder, environment: [:])
         #expect(good.status == .compliant, "findings: \(good.findings)")
         #expect(good.backup.contentFormat == "plain")
 
-        let refused = try await runEncryptedDrill(encodedDrill(location: plainBackups, decrypt: #"{ "gpg_homedir": "\#(other)" }"#), in: folder)
+        let refused = try await runDrill(encodedDrill(location: plainBackups, decrypt: #"{ "gpg_homedir": "\#(other)" }"#), in: folder, environment: [:])
         #expect(refused.status == .failed)
         #expect(ExitCode(refused) == .failed)
         #expect(refused.failureCode == "decryption_failed")
@@ -145,7 +143,7 @@ struct EncryptedDumpTests {
         let keys = folder.sub("keys"), backups = folder.sub("backups")
         let (_, recipient) = try await EncodedDumps.ageIdentity(in: keys)
         try await EncodedDumps.ageEncrypt(try await Shop.shared.dump(.plain), to: recipient, into: (backups as NSString).appendingPathComponent("shop.sql.age"))
-        let report = try await runEncryptedDrill(encodedDrill(location: backups), in: folder)
+        let report = try await runDrill(encodedDrill(location: backups), in: folder, environment: [:])
         #expect(report.failureCode == "decryption_failed")
         #expect(report.findings.contains { $0.contains("backup.decrypt.age_identity") }, "findings: \(report.findings)")
         expectNothingLeft(folder)
@@ -183,7 +181,7 @@ struct EncryptedDumpTests {
         let url = try await SourceDatabase.shared.passwordURL()
         let scan = ScanOnPhase(.checks, roots: [folder.path] + (gnupg.map { [$0] } ?? []), marker: marker)
         let checks = #"[ { "name": "secrets", "sql": "SELECT count(*) FROM secrets", "expect": { "equals": 3 } } ]"#
-        let report = try await runEncryptedDrill(encodedDrill(location: backups, decrypt: decrypt, target: #"{ "kind": "server", "url": "\#(url)" }"#,
+        let report = try await runObservedDrill(encodedDrill(location: backups, decrypt: decrypt, target: #"{ "kind": "server", "url": "\#(url)" }"#,
                                                               checks: checks), in: folder, observer: scan)
         if let gnupg { await EncodedDumps.removeGnuPGHome(gnupg) }
         try await SourceDatabase.shared.psql("DROP DATABASE IF EXISTS \(db)")
