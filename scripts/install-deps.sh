@@ -14,9 +14,9 @@ case "$mode" in ""|--test|--runtime) ;; *) echo "usage: $0 [--test|--runtime]" >
 
 # The backup tools drills restore from; gzip, tar and util-linux (setpriv) are used by the restores.
 apt_packages=(postgresql postgresql-client gzip tar util-linux pgbackrest barman barman-cli-cloud)
-# Parallel gzip for physical restores (drill uses pigz for base.tar.gz when it is installed); lz4 and zstd for
-# pg_basebackup --compress=server-lz4/zstd backups.
-apt_packages+=(pigz lz4 zstd)
+# Decoders: pigz (parallel gzip for physical restores' base.tar.gz), lz4 and zstd (pg_basebackup
+# --compress=server-lz4/zstd and compressed dumps), bzip2, xz, age and gpg/gpgconf (compressed and encrypted dumps).
+apt_packages+=(pigz zstd lz4 bzip2 xz-utils age gnupg)
 if [[ "$mode" == "--runtime" ]]; then
   apt_packages+=(libcurl4 libpq5 libssl3 ca-certificates)
 else

@@ -25,7 +25,7 @@ public enum LiveDependencies {
                 case .custom, .directory, .tar: PgRestoreRestorer(binaries: binaries)
                 case .plain, .plainGzip: PsqlRestorer(binaries: binaries)
                 case .dumpall: DumpAllRestorer(binaries: binaries)
-                case .basebackup: nil
+                case .basebackup, .encoded: nil
                 }
             },
             provisioner: { target in
@@ -49,6 +49,7 @@ public enum LiveDependencies {
             drillVersion: drillVersion,
             archiveTimeZone: TimeZone.current,
             logger: logger)
+        deps.decoder = LiveBackupDecoder(logger: logger, environment: environment, scratchRoot: scratchRoot)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
         deps.postgres = LivePostgresCatalog(environment: environment)
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)

@@ -72,7 +72,7 @@ public actor SourceDatabase {
         case .tar: args += ["-Ft", "-f", path]
         case .plain: args += ["-Fp", "-f", path]
         case .plainGzip: args += ["-Fp", "-Z", "6", "-f", path]
-        case .basebackup, .dumpall: throw DrillError(.unsupported, "not a pg_dump format")
+        case .basebackup, .dumpall, .encoded: throw DrillError(.unsupported, "not a pg_dump format")
         }
         let r = try await ChildProcess.run(ProcessSpec(executable: c.binaries.tool("pg_dump"), arguments: args,
                                                        environment: c.connection(database: database).environment

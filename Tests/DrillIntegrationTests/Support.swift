@@ -42,6 +42,7 @@ actor Shop {
         case .plainGzip: "shop.sql.gz"
         case .basebackup: "base"
         case .dumpall: "cluster.sql"
+        case .encoded: "shop.enc"
         }
         let path = folder.file(name)
         try await SourceDatabase.shared.dump(db, to: path, format: format)

@@ -121,6 +121,7 @@ public enum FormatDetector {
     public static func detect(fileHead head: [UInt8]) -> Outcome {
         if head.count >= 5, Array(head[0..<5]) == Array("PGDMP".utf8) { return .format(.custom) }
         if head.count >= 2, head[0] == 0x1f, head[1] == 0x8b { return .format(.plainGzip) }
+        if Codec.detect(head) != nil { return .format(.encoded) }
         if head.count >= 262, Array(head[257..<262]) == Array("ustar".utf8) {
             let name = String(decoding: head[0..<100].prefix(while: { $0 != 0 }), as: UTF8.self)
             if name == "toc.dat" { return .format(.tar) }

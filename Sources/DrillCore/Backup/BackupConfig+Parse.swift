@@ -8,7 +8,7 @@ extension BackupConfig {
             r.fail("backup", "missing required key")
             return nil
         }
-        guard let b = r.object(v, at: "backup", allowed: ["kind", "location", "pattern", "format", "endpoint", "region", "verify", "settle"])
+        guard let b = r.object(v, at: "backup", allowed: ["kind", "location", "pattern", "format", "endpoint", "region", "verify", "settle", "decrypt"])
         else { return nil }
         let location = r.string(b["location"], at: "backup.location", required: true)
         if let location, location.isEmpty { r.fail("backup.location", "must not be empty") }
@@ -24,8 +24,11 @@ extension BackupConfig {
         let region = r.string(b["region"], at: "backup.region")
         let verify = r.oneOf(b["verify"], at: "backup.verify", VerifyMode.self) ?? .ifPresent
         let settle = r.duration(b["settle"], at: "backup.settle") ?? BackupConfig.defaultSettle
+        let decrypt = DecryptConfig.parse(b["decrypt"], reader: r)
         guard let location else { return nil }
-        return BackupConfig(location: location, pattern: pattern, format: format, endpoint: endpoint, region: region,
-                            verify: verify, settle: settle)
+        var config = BackupConfig(location: location, pattern: pattern, format: format, endpoint: endpoint, region: region,
+                                  verify: verify, settle: settle)
+        config.decrypt = decrypt
+        return config
     }
 }

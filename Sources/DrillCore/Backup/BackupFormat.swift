@@ -5,12 +5,14 @@ public enum BackupFormat: String, Sendable, Codable, CaseIterable {
     case basebackup
     /// A `pg_dumpall` cluster dump (plain SQL): roles and every database, into the embedded scratch cluster only.
     case dumpall
+    /// Compressed (other than by gzip alone) or encrypted: the format inside is found while decoding (`Codec`).
+    case encoded
 
     /// Whether `pg_restore` reads it (as opposed to `psql` or a physical restore).
     public var usesPgRestore: Bool { self == .custom || self == .directory || self == .tar }
 
     /// Whether a restore can read it from a pipe while it downloads.
-    public var canStream: Bool { self == .custom || self == .plain || self == .plainGzip }
+    public var canStream: Bool { self == .custom || self == .plain || self == .plainGzip || self == .encoded }
 }
 
 extension BackupFormatChoice {

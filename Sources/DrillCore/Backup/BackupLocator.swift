@@ -46,8 +46,21 @@ public struct BackupLocator: Sendable {
         // Each base backup is a folder (a prefix on S3) under the location.
         let physical = drill.backup.format == .basebackup
         let pattern = drill.backup.pattern.map(Glob.init)
-        let all = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
+        var all = physical ? try await store.listFolders(matching: pattern) : try await store.list(matching: pattern)
+        if !physical { all += try await remoteDirectoryDumps(store, pattern: pattern, besides: all) }
         return all.filter { !$0.name.hasSuffix(".sha256") && (!physical || $0.isDirectory) }
+    }
+
+    /// Directory-format dumps in a remote store (an S3 prefix holding `toc.dat` and the `*.dat.gz` files): the
+    /// folders under the location whose `toc.dat` starts like a pg_dump archive. A local folder is listed already.
+    private func remoteDirectoryDumps(_ store: any BackupStore, pattern: Glob?, besides listed: [BackupObject]) async throws -> [BackupObject] {
+        var found: [BackupObject] = []
+        for folder in try await store.listFolders(matching: pattern)
+        where folder.localPath == nil && !listed.contains(where: { $0.uri == folder.uri }) {
+            let head = try await store.head(folder, count: 5)
+            if head == Array("PGDMP".utf8) { found.append(folder) }
+        }
+        return found
     }
 
     public func locate(_ drill: DrillConfig) async throws -> LocatedBackup {

@@ -86,6 +86,8 @@ public struct BackupConfig: Sendable, Equatable {
     public var verify: VerifyMode
     /// A backup modified less than this before the drill started may still be being written: it is skipped.
     public var settle: DrillDuration
+    /// Where the key of an encrypted backup comes from (`backup.decrypt`); nil when none is configured.
+    public var decrypt: DecryptConfig?
     public static let defaultSettle = DrillDuration(seconds: 60)
 
     public init(location: String, pattern: String? = nil, format: BackupFormatChoice = .auto, endpoint: String? = nil,

@@ -29,9 +29,14 @@ public struct DrillDependencies: Sendable {
     /// defaults, as in tests of pure logic). Setting it re-registers the `dump` method and the `basebackup` one.
     public var postgres: (any PostgresCatalog)? = nil {
         didSet {
-            methods.register(.dump, DumpMethod(restorer: restorer, provisioner: provisioner, postgres: postgres))
+            methods.register(.dump, DumpMethod(restorer: restorer, provisioner: provisioner, postgres: postgres, decoder: decoder))
             methods.register(.basebackup, BaseBackupMethod(restorer: physicalRestorer, postgres: postgres))
         }
+    }
+    /// Removes compression and encryption layers of dumps (`encoded` backups); nil when this build cannot. Setting it
+    /// registers the `dump` method again with it.
+    public var decoder: (any BackupDecoder)? = nil {
+        didSet { methods.register(.dump, DumpMethod(restorer: restorer, provisioner: provisioner, postgres: postgres, decoder: decoder)) }
     }
     /// The kinds of drill this build runs: `dump` (from `restorer` and `provisioner`) and `basebackup` (from
     /// `physicalRestorer`) always, and whatever else the composition root registers.

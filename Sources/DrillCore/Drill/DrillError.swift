@@ -22,6 +22,8 @@ public struct DrillError: Error, Sendable, CustomStringConvertible, Equatable {
         case insufficientResources = "insufficient_resources"
         /// A role lacks a privilege the drill needs (the message names the GRANT).
         case permissionDenied = "permission_denied"
+        /// An encrypted backup could not be decrypted with the configured key (or no key was configured).
+        case decryptionFailed = "decryption_failed"
     }
 
     public var code: Code

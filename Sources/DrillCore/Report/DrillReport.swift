@@ -101,6 +101,11 @@ public struct DrillReport: Sendable, Codable, Equatable {
         public var sourceDatabase: String?
         public var sourceServerVersion: String?
         public var pgDumpVersion: String?
+        /// The layers removed before the restore, outermost first (`age`, `zstd`, …): nil when the backup had none
+        /// besides a plain dump's own gzip.
+        public var encoding: [String]?
+        /// The format found inside those layers (`custom`, `plain`, …), when there were layers.
+        public var contentFormat: String?
 
         public init(uri: String? = nil, name: String? = nil, format: String? = nil, sizeBytes: Int64? = nil, sha256: String? = nil,
                     sidecar: String? = nil, createdAt: Date? = nil, modifiedAt: Date? = nil, sourceDatabase: String? = nil,

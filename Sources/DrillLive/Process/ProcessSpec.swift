@@ -104,7 +104,8 @@ public struct ProcessSpec: Sendable, Equatable {
         let upper = name.uppercased()
         if ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PGPASSWORD",
             "PGSSLPASSWORD"].contains(upper) { return true }
-        return ["SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY"]
+        // IDENTITY and AGE_KEY: age identities (backup.decrypt.age_identity_env).
+        return ["SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "IDENTITY", "AGE_KEY"]
             .contains { upper.contains($0) }
     }
 

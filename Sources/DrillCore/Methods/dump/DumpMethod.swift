@@ -9,13 +9,16 @@ public struct DumpMethod: DrillMethod {
     public var provisioner: @Sendable (TargetConfig) -> any ScratchProvisioner
     /// The installed PostgreSQL versions, to choose the one the dump needs; nil: the restorers' defaults.
     public var postgres: (any PostgresCatalog)?
+    /// Removes compression and encryption layers on the fly (`encoded` backups); nil when this build cannot.
+    public var decoder: (any BackupDecoder)?
 
     public init(restorer: @escaping @Sendable (BackupFormat) -> (any Restorer)?,
                 provisioner: @escaping @Sendable (TargetConfig) -> any ScratchProvisioner,
-                postgres: (any PostgresCatalog)? = nil) {
+                postgres: (any PostgresCatalog)? = nil, decoder: (any BackupDecoder)? = nil) {
         self.restorer = restorer
         self.provisioner = provisioner
         self.postgres = postgres
+        self.decoder = decoder
     }
 
     public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
@@ -81,29 +84,53 @@ public struct DumpMethod: DrillMethod {
             }
         }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "\(located.format.rawValue)"])
+        // An encoded backup is opened first: its key is tried, and the version of the pg_dump inside is read, before
+        // anything is provisioned.
+        var decoded: DecodedBackup?
         let chosen: PostgresInstallation?
         do {
-            chosen = try await run.choosePostgres(Self.need(located), catalog: postgres, drill: drill,
+            if located.format == .encoded { decoded = try await decode(drill, located, rawInput(located, staged: nil, run), run) }
+            chosen = try await run.choosePostgres(Self.need(located) ?? decoded.flatMap(Self.need), catalog: postgres, drill: drill,
                                                   needsServer: drill.target == .embedded)
         } catch {
+            await decoded?.cancel()
             run.fail(.fetch)
             throw error
         }
-        let (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
-        try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, run)
+        let staged: StagedBackup?, scratch: any ScratchDatabase
+        do {
+            (staged, scratch) = try await fetchAndProvision(drill, located, chosen, run)
+        } catch {
+            await decoded?.cancel()
+            throw error
+        }
+        let header = try await restore(drill, located, staged: staged, scratch: scratch, postgres: chosen, decoded: decoded, run)
         if let staged, staged.isTemporary {
             // Restored: the staged copy of the backup goes now, while the checks run, not after teardown.
             run.discard(staged.path)
         }
         // A cluster dump's checks run in the database the drill names (`database`, default postgres).
         let checked: any ScratchDatabase = located.format == .dumpall ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
+        if located.header == nil, let created = header?.createdAt(in: run.context.archiveTimeZone) {
+            // An encoded archive's header is read only while it is decoded.
+            return Restored(database: checked, recoveryPoint: created, recoveryPointSource: "archive_header")
+        }
         return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
+    }
+
+    /// The backup's stored bytes: the staged (or local) copy, else a stream from the store.
+    private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, _ run: MethodRun) -> RestoreInput {
+        if let path = staged?.path ?? located.object.localPath { return .path(path) }
+        let store = located.store, object = located.object, observer = run.observer
+        return .stream { sink in
+            try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
+        }
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
     private func streams(_ located: LocatedBackup, jobs: Int) -> Bool {
         located.object.localPath == nil && located.format.canStream
-            && (jobs == 1 || located.format == .plain || located.format == .plainGzip)
+            && (jobs == 1 || located.format == .plain || located.format == .plainGzip || located.format == .encoded)
     }
 
     /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
@@ -154,34 +181,32 @@ public struct DumpMethod: DrillMethod {
         }
     }
 
+    /// Restores the backup; returns the archive header read while decoding an `encoded` backup.
     private func restore(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, scratch: any ScratchDatabase,
-                         postgres: PostgresInstallation?, _ run: MethodRun) async throws {
+                         postgres: PostgresInstallation?, decoded: DecodedBackup?, _ run: MethodRun) async throws -> ArchiveHeader? {
+        if Task.isCancelled { await decoded?.cancel() }
         try Task.checkCancellation()
-        guard let restorer = restorer(located.format) else {
-            throw DrillError(.unsupported, "this build of drill cannot restore \(located.format.rawValue) backups")
-        }
         let stream = streams(located, jobs: run.jobs)
-        let jobs = located.format.usesPgRestore && located.format != .tar && !stream ? run.jobs : 1
+        let input = decoded?.input ?? rawInput(located, staged: staged, run)
+        let format = decoded?.found.format ?? located.format
+        guard let restorer = restorer(format) else {
+            await decoded?.cancel()
+            throw DrillError(.unsupported, "this build of drill cannot restore \(format.rawValue) backups")
+        }
+        let jobs = format.usesPgRestore && format != .tar && !stream && decoded == nil ? run.jobs : 1
         run.restoreInfo {
             $0.jobs = jobs
-            $0.mode = stream ? "stream" : "file"
+            $0.mode = stream || decoded != nil ? "stream" : "file"
         }
-        run.begin(.restore, detail: "\(located.format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)")
-        let input: RestoreInput
-        if let staged {
-            input = .path(staged.path)
-        } else {
-            let store = located.store, object = located.object, observer = run.observer
-            input = .stream { sink in
-                try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
-            }
-        }
+        let detail = "\(decoded?.found.description ?? format.rawValue), \(jobs) job\(jobs == 1 ? "" : "s"), \(drill.restore.profile.rawValue)"
+        run.begin(.restore, detail: detail)
         let outcome: RestoreOutcome
         do {
-            outcome = try await restorer.restore(RestoreRequest(input: input, format: located.format, jobs: jobs,
+            outcome = try await restorer.restore(RestoreRequest(input: input, format: format, jobs: jobs,
                                                                 profile: drill.restore.profile, connection: scratch.connection,
                                                                 postgres: postgres, admin: scratch.adminConnection))
         } catch {
+            await decoded?.cancel()  // a restore that failed before reading leaves no decoder behind
             run.fail(.restore)
             throw error
         }
@@ -206,5 +231,6 @@ public struct DumpMethod: DrillMethod {
             }
         }
         run.end(.restore, ok: true, detail: outcome.tool)
+        return decoded?.header
     }
 }

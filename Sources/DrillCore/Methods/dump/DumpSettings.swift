@@ -14,6 +14,7 @@ public struct DumpSettings: FileBackupSettings, Equatable {
     public func resolvingPaths(_ resolve: (String) -> String) -> any MethodSettings {
         var s = self
         s.backup.location = resolve(backup.location)
+        s.backup.decrypt = backup.decrypt?.resolvingPaths(resolve)
         return s
     }
 }

@@ -57,7 +57,16 @@ public struct S3Store: FetchingStore {
         return out
     }
 
+    /// The first bytes of an object; for a folder (a directory-format dump), of its `toc.dat` (empty when it has none).
     public func head(_ object: BackupObject, count: Int) async throws -> [UInt8] {
+        if object.isDirectory {
+            let key = (object.key.hasSuffix("/") ? object.key : object.key + "/") + "toc.dat"
+            let response = try await send(url: location.objectURL(key: key), limit: count,
+                                          headers: ["Range: bytes=0-\(max(count, 1) - 1)"], what: "read \(location.uri(key: key))")
+            if response.status == 404 || response.status == 416 { return [] }
+            guard response.isSuccess else { throw error(for: response, key: key) }
+            return [UInt8](response.body.prefix(count))
+        }
         let response = try await send(url: location.objectURL(key: object.key), limit: count,
                                       headers: ["Range: bytes=0-\(max(count, 1) - 1)"], what: "read \(object.uri)")
         if response.status == 416 { return [] }  // an empty object
