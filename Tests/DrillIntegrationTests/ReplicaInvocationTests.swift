@@ -89,16 +89,17 @@ struct ReplicaInvocationTests {
         let t0 = clock.now
         await #expect(throws: Bounded.Timeout.self) {
             try await Bounded.run(within: .milliseconds(100)) {
-                // Ignores cancellation for a second, as a blocked libpq call would.
-                for _ in 0..<50 { try? await Task.sleep(for: .milliseconds(20)) }
+                // Ignores cancellation for 10 s, as a blocked libpq call would: far longer than a loaded machine can
+                // delay the 100 ms limit, so the limit, not the body, ends the wait.
+                for _ in 0..<500 { try? await Task.sleep(for: .milliseconds(20)) }
                 return 0
             }
         }
-        #expect(t0.duration(to: clock.now) < .seconds(5))
+        #expect(t0.duration(to: clock.now) < .seconds(8), "the wait ended with the limit, not with the body")
         let v = try await Bounded.run(within: .seconds(5)) { 42 }
         #expect(v == 42)
         await #expect(throws: Bounded.Timeout.self) {
-            try await Bounded.blocking(within: .milliseconds(100), { usleep(400_000); return 1 }, abandon: { _ in })
+            try await Bounded.blocking(within: .milliseconds(100), { usleep(3_000_000); return 1 }, abandon: { _ in })
         }
     }
 }
