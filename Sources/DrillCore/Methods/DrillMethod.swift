@@ -15,6 +15,15 @@ public struct MethodKind: RawRepresentable, Hashable, Sendable, Codable, CustomS
 }
 
 /// A method's own settings, parsed from its keys of the drill file by its `MethodParser`.
+extension DrillConfig {
+    /// The drill's settings as the method `kind` parses them; a configuration error when the drill is of another kind
+    /// (a method handed a drill that is not its own).
+    public func settings<S: MethodSettings>(as _: S.Type, kind: MethodKind) throws -> S {
+        guard let s = settings as? S else { throw DrillError(.configuration, "drill \(name) is not a \(kind.rawValue) drill") }
+        return s
+    }
+}
+
 public protocol MethodSettings: Sendable {
     var kind: MethodKind { get }
     /// One line naming where the restore points come from, for `drill validate`, messages and the report's

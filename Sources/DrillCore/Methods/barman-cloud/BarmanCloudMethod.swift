@@ -13,10 +13,7 @@ public struct BarmanCloudMethod: DrillMethod {
     public init(tool: (any BarmanCloudTool)?) { self.tool = tool }
 
     static func settings(_ drill: DrillConfig) throws -> BarmanCloudSettings {
-        guard let s = drill.settings as? BarmanCloudSettings else {
-            throw DrillError(.configuration, "drill \(drill.name) is not a barman-cloud drill")
-        }
-        return s
+        try drill.settings(as: BarmanCloudSettings.self, kind: .barmanCloud)
     }
 
     private func requireTool() throws -> any BarmanCloudTool {

@@ -13,12 +13,7 @@ public struct BarmanMethod: DrillMethod {
 
     public init(tool: (any BarmanTool)?) { self.tool = tool }
 
-    static func settings(_ drill: DrillConfig) throws -> BarmanSettings {
-        guard let s = drill.settings as? BarmanSettings else {
-            throw DrillError(.configuration, "drill \(drill.name) is not a barman drill")
-        }
-        return s
-    }
+    static func settings(_ drill: DrillConfig) throws -> BarmanSettings { try drill.settings(as: BarmanSettings.self, kind: .barman) }
 
     private func requireTool() throws -> any BarmanTool {
         guard let tool else { throw DrillError(.unsupported, "this build of drill cannot run barman drills") }

@@ -107,9 +107,7 @@ public struct PgBackRestMethod: DrillMethod {
     // MARK: Steps
 
     private func parts(_ drill: DrillConfig) throws -> (PgBackRestSettings, any PgBackRestTool) {
-        guard let s = drill.settings as? PgBackRestSettings else {
-            throw DrillError(.configuration, "drill \(drill.name) is not a pgbackrest drill")
-        }
+        let s = try drill.settings(as: PgBackRestSettings.self, kind: .pgbackrest)
         guard let tool else { throw DrillError(.unsupported, "this build of drill cannot restore pgbackrest backups") }
         return (s, tool)
     }

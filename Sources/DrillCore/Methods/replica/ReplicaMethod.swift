@@ -31,12 +31,7 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
         self.pollInterval = pollInterval
     }
 
-    static func settings(_ drill: DrillConfig) throws -> ReplicaSettings {
-        guard let s = drill.settings as? ReplicaSettings else {
-            throw DrillError(.configuration, "\(drill.name) is not a replica drill")
-        }
-        return s
-    }
+    static func settings(_ drill: DrillConfig) throws -> ReplicaSettings { try drill.settings(as: ReplicaSettings.self, kind: .replica) }
 
     /// A replica drill restores no backup: a tier's retention promises are not about it.
     public var hasRestorePoints: Bool { false }
