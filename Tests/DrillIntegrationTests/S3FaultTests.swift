@@ -11,11 +11,11 @@ struct S3FaultTests {
     static let size = 5 << 20 + 123
 
     /// A bucket with one random object; returns the bucket, the object's bytes and moto.
-    func fixture(_ hint: String) async throws -> (MotoServer.Handle, String, Data) {
+    func fixture(_ hint: String, size: Int = S3FaultTests.size) async throws -> (MotoServer.Handle, String, Data) {
         let moto = try await MotoServer.shared.start()
         let bucket = await MotoServer.shared.newBucketName(hint)
         let dir = try TempFiles.directory()
-        let data = try TempFiles.random("\(dir)/obj", size: Self.size)
+        let data = try TempFiles.random("\(dir)/obj", size: size)
         try await S3Admin.run(endpoint: moto.endpoint, credentials: moto, ops: [
             ["op": "bucket", "bucket": bucket],
             ["op": "put", "bucket": bucket, "key": "backups/db.dump", "file": "\(dir)/obj"],

@@ -70,11 +70,20 @@ public protocol BackupStore: Sendable {
     func stage(_ object: BackupObject, into directory: String, progress: TransferProgress?) async throws -> StagedBackup
     /// Writes the backup's bytes to `sink` as they arrive; returns size and digest. Closes nothing.
     func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt
+    /// The same over several connections where the store serves byte ranges (`options`); in order, with the digest of
+    /// the whole. By default: one connection.
+    func stream(_ object: BackupObject, to sink: FileHandle, options: DownloadOptions, progress: TransferProgress?) async throws
+        -> StreamReceipt
     /// The hex digest from a `<name>.sha256` sidecar (sha256sum format), or nil when there is none.
     func sidecarDigest(for object: BackupObject) async throws -> String?
 }
 
 extension BackupStore {
+    public func stream(_ object: BackupObject, to sink: FileHandle, options: DownloadOptions, progress: TransferProgress?) async throws
+        -> StreamReceipt {
+        try await stream(object, to: sink, progress: progress)
+    }
+
     /// The folders directly under the location (sub-prefixes on S3) whose name matches `pattern`: backups written as
     /// several files, such as a pg_basebackup. Their `modifiedAt` is their newest file's. `stage` of a folder makes the
     /// whole folder available locally. By default: the folders `list` returns.

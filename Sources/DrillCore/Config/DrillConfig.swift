@@ -88,6 +88,9 @@ public struct BackupConfig: Sendable, Equatable {
     public var settle: DrillDuration
     /// Where the key of an encrypted backup comes from (`backup.decrypt`); nil when none is configured.
     public var decrypt: DecryptConfig?
+    /// How a remote backup file is downloaded: ranged GETs over several connections (`backup.connections`,
+    /// `backup.chunk_mib`).
+    public var download: DownloadOptions = DownloadOptions()
     public static let defaultSettle = DrillDuration(seconds: 60)
 
     public init(location: String, pattern: String? = nil, format: BackupFormatChoice = .auto, endpoint: String? = nil,

@@ -33,8 +33,8 @@ struct ObjectFetcher: Sendable {
             try Task.checkCancellation()
             attempt += 1
             var headers: [String] = []
-            if sink.written > 0 {
-                headers.append("Range: bytes=\(sink.written)-")
+            if let range = sink.range {
+                headers.append("Range: \(range)")
                 if let tag = sink.entityTag { headers.append("If-Match: \(tag)") }
             }
             let before = sink.written
@@ -45,15 +45,15 @@ struct ObjectFetcher: Sendable {
                     sink.consume(status: status, headers: headers, bytes: bytes)
                 }
                 if response.isSuccess {
-                    if let total = sink.total, sink.written < total {
-                        lastProblem = "the answer ended after \(sink.written) of \(total) bytes"
+                    if let expected = sink.expected, sink.written < expected {
+                        lastProblem = "the answer ended after \(sink.written) of \(expected) bytes"
                     } else {
                         return (sink.written, sink.finish())
                     }
-                } else if response.status == 416, let total = sink.total, sink.written == total {
+                } else if response.status == 416, let expected = sink.expected, sink.written == expected {
                     return (sink.written, sink.finish())
-                } else if response.status == 412, sink.written > 0 {
-                    throw DrillError(.backupUnreadable, "\(displayName) was replaced during the download (its ETag changed after \(sink.written) bytes)")
+                } else if response.status == 412, sink.entityTag != nil {
+                    throw DrillError(.backupUnreadable, "\(displayName) was replaced during the download (its ETag changed)")
                 } else if RetryPolicy.isRetryable(status: response.status) {
                     lastProblem = "HTTP \(response.status)"
                     lastResponse = response

@@ -89,7 +89,7 @@ public struct DumpMethod: DrillMethod {
         var decoded: DecodedBackup?
         let chosen: PostgresInstallation?
         do {
-            if located.format == .encoded { decoded = try await decode(drill, located, rawInput(located, staged: nil, run), run) }
+            if located.format == .encoded { decoded = try await decode(drill, located, rawInput(drill, located, staged: nil, run), run) }
             chosen = try await run.choosePostgres(Self.need(located) ?? decoded.flatMap(Self.need), catalog: postgres, drill: drill,
                                                   needsServer: drill.target == .embedded)
         } catch {
@@ -119,11 +119,11 @@ public struct DumpMethod: DrillMethod {
     }
 
     /// The backup's stored bytes: the staged (or local) copy, else a stream from the store.
-    private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, _ run: MethodRun) -> RestoreInput {
+    private func rawInput(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, _ run: MethodRun) -> RestoreInput {
         if let path = staged?.path ?? located.object.localPath { return .path(path) }
-        let store = located.store, object = located.object, observer = run.observer
+        let store = located.store, object = located.object, observer = run.observer, options = drill.backup.download
         return .stream { sink in
-            try await store.stream(object, to: sink) { done, total in observer.transfer(done: done, total: total) }
+            try await store.stream(object, to: sink, options: options) { done, total in observer.transfer(done: done, total: total) }
         }
     }
 
@@ -187,7 +187,7 @@ public struct DumpMethod: DrillMethod {
         if Task.isCancelled { await decoded?.cancel() }
         try Task.checkCancellation()
         let stream = streams(located, jobs: run.jobs)
-        let input = decoded?.input ?? rawInput(located, staged: staged, run)
+        let input = decoded?.input ?? rawInput(drill, located, staged: staged, run)
         let format = decoded?.found.format ?? located.format
         guard let restorer = restorer(format) else {
             await decoded?.cancel()

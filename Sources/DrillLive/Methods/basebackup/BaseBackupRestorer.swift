@@ -30,7 +30,8 @@ public struct BaseBackupRestorer: PhysicalRestorer {
                                                  settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
                                                  logger: logger)
         do {
-            return try BaseBackupSession(cluster: cluster, database: drill.database ?? "postgres", logger: logger)
+            return try BaseBackupSession(cluster: cluster, database: drill.database ?? "postgres", download: drill.backup.download,
+                                         logger: logger)
         } catch {
             _ = await cluster.teardown()
             throw error

@@ -88,9 +88,9 @@ extension BaseBackupSession {
         let spec = ProcessSpec(executable: cluster.binaries.tool("tar"),
                                arguments: Self.untarStreamArguments(compression: archive.name, pigz: pigz, into: dir),
                                stdin: .pipe, stdout: .null, stderr: .capture(limit: 32 * 1024))
-        let part = counter.part()
+        let part = counter.part(), download = self.download
         let (r, receipt) = try await StreamedRun.run(spec, input: .stream { sink in
-            try await store.stream(archive, to: sink, progress: part)
+            try await store.stream(archive, to: sink, options: download, progress: part)
         })
         guard r.succeeded, let receipt else {
             throw DrillError(.backupCorrupt, "extracting \(archive.name) failed (\(r.summary)): \(lastError(r.stderr))")

@@ -8,6 +8,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     public let cluster: EmbeddedCluster
     public let database: String
     public let walDirectory: String
+    /// How a base backup on S3 or HTTP(S) is downloaded (`backup.connections`, `backup.chunk_mib`).
+    let download: DownloadOptions
     let logger: Logger
     let lock = NSLock()
     private var _serverVersion = "unknown"
@@ -16,9 +18,10 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     /// Where `backup_manifest` is kept (outside the data folder, which must stay as the backup made it until verified).
     var manifestPath: String { (cluster.root as NSString).appendingPathComponent("backup_manifest") }
 
-    init(cluster: EmbeddedCluster, database: String, logger: Logger) throws {
+    init(cluster: EmbeddedCluster, database: String, download: DownloadOptions = DownloadOptions(), logger: Logger) throws {
         self.cluster = cluster
         self.database = database
+        self.download = download
         self.logger = logger
         walDirectory = (cluster.root as NSString).appendingPathComponent("wal")
         for dir in [cluster.dataDirectory, walDirectory] {

@@ -78,6 +78,14 @@ public struct HTTPStore: FetchingStore {
         try await transport.collect(request, limit: limit, retry: retry, what: "reach \(displayURL)", logger: logger)
     }
 
+    /// Whether the server says `Accept-Ranges: bytes` for the file (a HEAD request; a server that refuses HEAD, or
+    /// a pre-signed URL signed for GET only, is fetched with one GET).
+    func servesRanges(_ object: BackupObject) async -> Bool {
+        guard let response = try? await send(HTTPRequest(method: .head, url: object.key, followRedirects: true), limit: 0),
+              response.isSuccess else { return false }
+        return response.headers["accept-ranges"]?.lowercased().contains("bytes") == true
+    }
+
     func fetcher(for object: BackupObject) -> ObjectFetcher {
         let key = object.key, display = object.uri
         return ObjectFetcher(transport: transport, retry: retry, displayName: display,

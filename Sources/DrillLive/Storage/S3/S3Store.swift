@@ -102,6 +102,9 @@ public struct S3Store: FetchingStore {
                                     what: "\(what) at \(location.endpoint)", logger: logger)
     }
 
+    /// S3 serves byte ranges of every object.
+    func servesRanges(_ object: BackupObject) async -> Bool { !object.isDirectory }
+
     func fetcher(for object: BackupObject) -> ObjectFetcher {
         let url = location.objectURL(key: object.key)
         let store = self
