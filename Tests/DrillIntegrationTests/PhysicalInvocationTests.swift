@@ -31,8 +31,6 @@ struct PhysicalInvocationTests {
     }
 
     @Test func toolArguments() {
-        #expect(BaseBackupSession.untarArguments("/b/base.tar.gz", into: "/s/data") == ["-x", "-z", "--no-same-owner", "-f", "/b/base.tar.gz", "-C", "/s/data"])
-        #expect(BaseBackupSession.untarArguments("/b/pg_wal.tar", into: "/s/data/pg_wal") == ["-x", "--no-same-owner", "-f", "/b/pg_wal.tar", "-C", "/s/data/pg_wal"])
         #expect(BaseBackupSession.verifyArguments(manifest: "/s/backup_manifest", data: "/s/data", parseWAL: true) == ["--manifest-path=/s/backup_manifest", "/s/data"])
         #expect(BaseBackupSession.verifyArguments(manifest: "/s/m", data: "/s/data", parseWAL: false).contains("--no-parse-wal"))
         let a = WALSegment(name: "000000010000000000000002")!, b = WALSegment(name: "000000010000000000000005")!

@@ -58,9 +58,7 @@ extension BaseBackupSession {
         async let baseReceipt = untar(base, from: store, into: data, pigz: pigz, counter: counter)
         var receipts: [(name: String, receipt: StreamReceipt)] = []
         for wal in archives where wal.name.hasPrefix("pg_wal.") {
-            let walDir = (data as NSString).appendingPathComponent("pg_wal")
-            try? FileManager.default.createDirectory(atPath: walDir, withIntermediateDirectories: true)
-            receipts.append((wal.name, try await untar(wal, from: store, into: walDir, pigz: pigz, counter: counter)))
+            receipts.append((wal.name, try await untar(wal, from: store, into: try walFolder(), pigz: pigz, counter: counter)))
         }
         receipts.append((base.name, try await baseReceipt))
         for file in files where TarCompression(name: file.name) == nil {
@@ -79,15 +77,13 @@ extension BaseBackupSession {
             h.update(Data("\(r.name)\u{0}\(r.receipt.bytes)\u{0}\(r.receipt.sha256)\n".utf8))
         }
         let bytes = receipts.map(\.receipt.bytes).reduce(0, +)
-        let extracted = try await finishExtraction(bytes: bytes)
+        let extracted = try await finishExtraction(bytes: bytes, ownedByServer: true)
         return StreamedExtraction(extracted: extracted, sha256: h.finalizeHex(), sizeBytes: bytes)
     }
 
     private func untar(_ archive: BackupObject, from store: any BackupStore, into dir: String, pigz: String?,
                        counter: ProgressCounter) async throws -> StreamReceipt {
-        let spec = ProcessSpec(executable: cluster.binaries.tool("tar"),
-                               arguments: Self.untarStreamArguments(compression: archive.name, pigz: pigz, into: dir),
-                               stdin: .pipe, stdout: .null, stderr: .capture(limit: 32 * 1024))
+        let spec = tarSpec(Self.untarStreamArguments(compression: archive.name, pigz: pigz, into: dir), stdin: .pipe)
         let part = counter.part(), download = self.download
         let (r, receipt) = try await StreamedRun.run(spec, input: .stream { sink in
             try await store.stream(archive, to: sink, options: download, progress: part)

@@ -61,9 +61,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             }
             try await untar((src as NSString).appendingPathComponent(has("base.tar") ? "base.tar" : "base.tar.gz"), into: data)
             for name in ["pg_wal.tar", "pg_wal.tar.gz"] where has(name) {
-                let walDir = (data as NSString).appendingPathComponent("pg_wal")
-                try? fm.createDirectory(atPath: walDir, withIntermediateDirectories: true)
-                try await untar((src as NSString).appendingPathComponent(name), into: walDir)
+                try await untar((src as NSString).appendingPathComponent(name), into: try walFolder())
             }
         } else if has("backup_label") {
             // Plain format: copy the tree as it is (cp keeps modes; ownership is handed over below).
@@ -75,12 +73,12 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         if has("backup_manifest") {
             try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
         }
-        return try await finishExtraction(bytes: backup.sizeBytes)
+        return try await finishExtraction(bytes: backup.sizeBytes, ownedByServer: !has("backup_label"))
     }
 
-    /// After the files are in the data folder: the manifest kept outside it, the folder handed to the server's user,
-    /// backup_label read, WAL of its own and the segment size found.
-    func finishExtraction(bytes: Int64) async throws -> ExtractedBackup {
+    /// After the files are in the data folder: the manifest kept outside it, the folder handed to the server's user
+    /// (unless `ownedByServer`: tar ran as that user), backup_label read, WAL of its own and the segment size found.
+    func finishExtraction(bytes: Int64, ownedByServer: Bool) async throws -> ExtractedBackup {
         let fm = FileManager.default
         let data = cluster.dataDirectory
         // Plain backups hold the manifest inside: keep it out of the data folder like tar backups.
@@ -89,7 +87,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             if !fm.fileExists(atPath: manifestPath) { try fm.copyItem(atPath: inside, toPath: manifestPath) }
             try fm.removeItem(atPath: inside)
         }
-        if let runAs = cluster.runAs {
+        if let runAs = cluster.runAs, !ownedByServer {
             try await run(ProcessSpec(executable: cluster.binaries.tool("chown"), arguments: ["-R", "\(runAs.uid):\(runAs.gid)", "--", data]),
                           "handing the data folder to \(runAs.user)")
         }
@@ -111,9 +109,31 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         return extracted
     }
 
+    /// A local archive, read by drill and fed to `tar -x` running as the server's account.
     private func untar(_ archive: String, into dir: String) async throws {
-        try await run(ProcessSpec(executable: cluster.binaries.tool("tar"), arguments: Self.untarArguments(archive, into: dir)),
-                      "extracting \((archive as NSString).lastPathComponent)", code: .backupCorrupt)
+        let name = (archive as NSString).lastPathComponent
+        try await run(tarSpec(Self.untarStreamArguments(compression: name, pigz: Self.pigz, into: dir), stdin: .file(archive)),
+                      "extracting \(name)", code: .backupCorrupt)
+    }
+
+    /// `tar` as the scratch server's account (when drill runs as root), in the cluster's sandbox: the files it creates
+    /// belong to that account (no `chown -R` pass afterwards), and it cannot create device nodes, keep set-user-ID
+    /// bits or write where that account cannot, whatever the archive holds (a backup is untrusted input). GNU tar
+    /// also drops leading `/` and members with `..`, and does not extract through a symlink the archive made.
+    func tarSpec(_ arguments: [String], stdin: ProcessSpec.Input) -> ProcessSpec {
+        var spec = cluster.serverSpec(cluster.binaries.tool("tar"), arguments, stdout: .null, stderr: .capture(limit: 32 * 1024))
+        spec.stdin = stdin
+        return spec
+    }
+
+    /// The data folder's `pg_wal`, made for `pg_wal.tar` (owned by the server's account, which extracts into it).
+    func walFolder() throws -> String {
+        let dir = (cluster.dataDirectory as NSString).appendingPathComponent("pg_wal")
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        }
+        if let runAs = cluster.runAs { try runAs.chown(dir) }
+        return dir
     }
 
 
@@ -196,11 +216,6 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     }
 
     // MARK: Invocations (pure, tested)
-
-    /// `tar -x` into `dir`, never restoring the archive's owners (the data folder is handed to the server's user).
-    public static func untarArguments(_ archive: String, into dir: String) -> [String] {
-        (archive.hasSuffix(".gz") ? ["-x", "-z"] : ["-x"]) + ["--no-same-owner", "-f", archive, "-C", dir]
-    }
 
     /// `pg_verifybackup`; without WAL of its own the backup's WAL ranges cannot be parsed, but files are still checked.
     public static func verifyArguments(manifest: String, data: String, parseWAL: Bool) -> [String] {

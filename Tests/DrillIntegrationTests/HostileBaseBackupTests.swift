@@ -1,0 +1,82 @@
+import DrillCore
+import DrillLive
+import DrillTesting
+import Foundation
+import Logging
+import Testing
+
+/// A tar-format base backup is untrusted input, and `tar -x` runs as the scratch server's account (no `chown -R`
+/// afterwards). An archive with a device node, a set-user-ID file, absolute and `..` names, hard links to system
+/// files and members written through symlinks it made fails extraction clearly and creates nothing outside the data
+/// folder, no device node and no set-user-ID file inside it.
+@Suite("Hostile tar-format base backups")
+struct HostileBaseBackupTests {
+    /// Writes `base.tar` into `backup` with members that try to escape `outside` (a world-writable folder).
+    static func writeHostileTar(into backup: String, outside: String) async throws {
+        let script = """
+            import io, sys, tarfile
+            out, outside = sys.argv[1], sys.argv[2]
+            def add(t, name, data=b"x", kind=tarfile.REGTYPE, link="", mode=0o600):
+                i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.mode = mode
+                if kind == tarfile.REGTYPE:
+                    i.size = len(data); t.addfile(i, io.BytesIO(data))
+                else:
+                    t.addfile(i)
+            with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
+                add(t, "backup_label", b"START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\\n")
+                add(t, outside + "/absolute", b"absolute name")
+                add(t, "../dotdot", b"dot-dot name")
+                add(t, "global/../../dotdot2", b"dot-dot inside")
+                add(t, "escape", kind=tarfile.SYMTYPE, link=outside)
+                add(t, "escape/through-symlink", b"written through a symlink")
+                add(t, "passwd", kind=tarfile.LNKTYPE, link="/etc/passwd")
+                add(t, "setuid", b"#!/bin/sh\\n", mode=0o4755)
+                i = tarfile.TarInfo("disk"); i.type = tarfile.BLKTYPE; i.devmajor = 8; i.devminor = 0; t.addfile(i)
+                i = tarfile.TarInfo("null"); i.type = tarfile.CHRTYPE; i.devmajor = 1; i.devminor = 3; t.addfile(i)
+            """
+        let r = try await ChildProcess.run(ProcessSpec(executable: "/usr/bin/env", arguments: [
+            "python3", "-c", script, (backup as NSString).appendingPathComponent("base.tar"), outside,
+        ]))
+        guard r.succeeded else { throw FixtureError("writing the hostile tar failed: \(r.stderr)") }
+    }
+
+    @Test("device nodes, set-user-ID bits, absolute and .. names, links out: refused; nothing outside the data folder")
+    func hostileTar() async throws {
+        let folder = TempFolder("hostiletar")
+        let backup = folder.sub("base/20261201T0000Z")
+        let outside = folder.sub("outside")
+        chmod(outside, 0o777)
+        try await Self.writeHostileTar(into: backup, outside: outside)
+
+        let drill = DrillConfig(name: "hostile", tier: "critical", backup: BackupConfig(location: folder.sub("base")),
+                                wal: WALConfig(location: folder.sub("wal")))
+        let restorer = BaseBackupRestorer(scratchRoot: folder.sub("scratch"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let session = try await restorer.prepare(drill: drill, profile: .fast)
+        let data = try #require((session as? BaseBackupSession)?.cluster.dataDirectory)
+        let staged = StagedBackup(path: backup, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
+        let error = await #expect(throws: DrillError.self) { _ = try await session.extract(staged) }
+        #expect(error?.code == .backupCorrupt)
+        #expect(error?.message.contains("extracting base.tar failed") == true, "\(error?.message ?? "")")
+
+        // Nothing reached the world-writable folder the archive aimed at, nor the folders above the data folder.
+        #expect(folder.entries("outside").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder.file("dotdot")))
+        let root = (data as NSString).deletingLastPathComponent
+        #expect(!FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent("dotdot")))
+        #expect(!FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent("dotdot2")))
+        // Inside: no device node, no set-user-ID bit; whatever was made belongs to the server's account, not root.
+        let runAs = (session as? BaseBackupSession)?.cluster.runAs
+        for rel in try FileManager.default.subpathsOfDirectory(atPath: data) {
+            var st = stat()
+            #expect(lstat((data as NSString).appendingPathComponent(rel), &st) == 0)
+            let kind = st.st_mode & S_IFMT
+            #expect(kind != S_IFBLK && kind != S_IFCHR, "\(rel) is a device node")
+            #expect(st.st_mode & S_ISUID == 0, "\(rel) keeps its set-user-ID bit")
+            if let runAs { #expect(st.st_uid == runAs.uid, "\(rel) belongs to uid \(st.st_uid)") }
+        }
+        // An absolute name lands inside the data folder (leading / removed), never at its absolute path.
+        #expect(!FileManager.default.fileExists(atPath: (outside as NSString).appendingPathComponent("absolute")))
+        _ = await session.teardown()
+        expectNothingLeft(folder)
+    }
+}
