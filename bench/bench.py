@@ -125,9 +125,12 @@ def generate(size_mb):
 
 
 class Moto:
+    """moto's S3 server as the tests run it (Tests/fixtures/drill_fixtures.py moto-server): a ranged GET reads only its
+    range, as S3 does (stock moto 5.2 reads the whole object for each one), so ranged downloads are not penalised."""
     def __init__(self):
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "fixtures", "drill_fixtures.py"),
+                                      "moto-server", "--port", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.endpoint = f"http://127.0.0.1:{self.port}"
         for _ in range(200):

@@ -8,9 +8,13 @@ Four variants, alternating in every round (so ratios can be taken within a round
               promoted (no verification);
   drill-local drill run on the same folders (verification included);
   hand-s3     the same, after downloading every object from moto's S3 with `curl --aws-sigv4`, one after another;
-  drill-s3    drill run with base backup and WAL archive on moto's S3.
+  drill-s3    drill run with base backup and WAL archive on moto's S3 (base.tar.gz downloaded over
+              backup.connections = 4 in 4 MiB chunks, the default);
+  drill-s3-1  the same with backup.connections = 1 (one GET per file): what the ranged download changes.
 Prints, per variant, the median and range of the wall time, drill's per-phase split (and how much of it overlapped:
-the sum of the phases minus their union), the paired ratios, and the runner's peak RSS (drill run --stats).
+the sum of the phases minus their union), extract's throughput (MiB of the backup per second), the paired ratios, the
+runner's peak RSS (drill run --stats) and the load average before and after.
+moto runs as the tests run it (a ranged GET reads only its range, as S3 does; see docs/storage.md).
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -145,6 +149,7 @@ def drill_run(drill, cfg, name, archive, env):
     out = {"wall": wall, "rto": report["measured"]["rto_seconds"], "rss_mib": int(stats["max_rss_kib"]) / 1024,
            "overlap": sum(p["seconds"] for p in phases) - union}
     out.update({f"phase_{p['name']}": p["seconds"] for p in phases})
+    out.update({f"mibs_{p['name']}": p["mib_per_second"] for p in phases if p.get("mib_per_second")})
     return out
 
 
@@ -189,7 +194,9 @@ def main():
         shutil.copy(os.path.join(bench.ROOT, "tiers.json"), cfg)
         drills = {"drill-local": ({"location": os.path.dirname(base)}, {"location": wal}),
                   "drill-s3": ({"location": "s3://bench/base/", "endpoint": moto.endpoint},
-                               {"location": "s3://bench/wal/", "endpoint": moto.endpoint})}
+                               {"location": "s3://bench/wal/", "endpoint": moto.endpoint}),
+                  "drill-s3-1": ({"location": "s3://bench/base/", "endpoint": moto.endpoint, "connections": 1},
+                                 {"location": "s3://bench/wal/", "endpoint": moto.endpoint})}
         for name, (b, w) in drills.items():
             json.dump({"version": 1, "tier": "standard", "backup": dict(b, format="basebackup", settle="0s"), "wal": w,
                        "recovery": {"target": "latest"}, "database": "bench", "restore": {"profile": "durable"},
@@ -201,15 +208,18 @@ def main():
         shutil.rmtree(archive, ignore_errors=True)
 
         log("warm-up: one hand recovery and one drill run (untimed)")
+        load_before = os.getloadavg()
         hand_recovery(base, wal)
         drill_run(a.drill, cfg, "drill-local", archive, env)
-        results = {k: [] for k in ["hand-local", "drill-local", "hand-s3", "drill-s3"]}
+        results = {k: [] for k in ["hand-local", "drill-local", "hand-s3", "drill-s3", "drill-s3-1"]}
         for i in range(a.runs):
             log(f"round {i + 1}/{a.runs}")
             results["hand-local"].append({"wall": hand_recovery(base, wal)})
             results["drill-local"].append(drill_run(a.drill, cfg, "drill-local", archive, env))
             results["hand-s3"].append({"wall": hand_s3(moto.endpoint, base_keys, wal_keys)})
             results["drill-s3"].append(drill_run(a.drill, cfg, "drill-s3", archive, env))
+            results["drill-s3-1"].append(drill_run(a.drill, cfg, "drill-s3-1", archive, env))
+        load_after = os.getloadavg()
     finally:
         moto.stop()
 
@@ -218,26 +228,32 @@ def main():
 
     print(f"\nSource: pgbench scale {a.scale} + {a.rows} rows, {a.write_seconds} s of writes after the base backup; "
           f"base {info['base_bytes'] / 2**20:.0f} MiB tar.gz, {info['wal_segments']} WAL segments; {a.runs} round(s), "
-          f"median (min–max), seconds.\n")
+          f"median (min–max), seconds. Load average (1, 5, 15 min) before: "
+          f"{' '.join(f'{x:.1f}' for x in load_before)}, after: {' '.join(f'{x:.1f}' for x in load_after)}; "
+          f"{os.cpu_count()} cores.\n")
     names = ["fetch", "provision", "extract", "verify", "wal_fetch", "wal_replay"]
-    print("| Variant | Wall | RTO | " + " | ".join(names) + " | overlapped | peak RSS MiB |")
-    print("|---" * (len(names) + 5) + "|")
+    print("| Variant | Wall | RTO | " + " | ".join(names) + " | overlapped | extract MiB/s | peak RSS MiB |")
+    print("|---" * (len(names) + 6) + "|")
     for k, rs in results.items():
         cells = [fmt([r[f"phase_{n}"] for r in rs if f"phase_{n}" in r]) for n in names]
+        mibs = [r["mibs_extract"] for r in rs if "mibs_extract" in r]
         print(f"| {k} | {fmt([r['wall'] for r in rs])} | {fmt([r['rto'] for r in rs if 'rto' in r])} | "
               + " | ".join(cells) + f" | {fmt([r['overlap'] for r in rs if 'overlap' in r])} | "
+              + (f"{med(mibs):.0f}" if mibs else "—") + " | "
               + (f"{max(r['rss_mib'] for r in rs):.1f}" if "rss_mib" in rs[0] else "—") + " |")
     print("\nRatios over the hand recovery's time (paired: same round). RTO: drill's measured RTO (the report's, "
           "verification included; the goal's measure); wall: the whole `drill run` process, start-up, teardown and "
           "report included.\n")
-    for d, h, goal in [("drill-local", "hand-local", 1.00), ("drill-s3", "hand-s3", 0.80)]:
+    for d, h, goal in [("drill-local", "hand-local", 1.00), ("drill-s3", "hand-s3", 0.80), ("drill-s3-1", "hand-s3", 0.80)]:
         for key in ("rto", "wall"):
             paired = [x[key] / y["wall"] for x, y in zip(results[d], results[h])]
             ratio = med([r[key] for r in results[d]]) / med([r["wall"] for r in results[h]])
             verdict = f"; goal ≤ {goal:.2f}: {'met' if med(paired) <= goal else 'missed'}" if key == "rto" else ""
             print(f"- {d} {key} / {h}: {ratio:.3f} of medians, paired {med(paired):.3f} "
                   f"({min(paired):.3f}–{max(paired):.3f}){verdict}")
-    print(f"- peak RSS of the runner: {max(r['rss_mib'] for d in ('drill-local', 'drill-s3') for r in results[d]):.1f} MiB "
+    paired = [x["rto"] / y["rto"] for x, y in zip(results["drill-s3"], results["drill-s3-1"])]
+    print(f"- drill-s3 rto / drill-s3-1 rto (4 connections over 1): paired {med(paired):.3f} ({min(paired):.3f}–{max(paired):.3f})")
+    print(f"- peak RSS of the runner: {max(r['rss_mib'] for d in ('drill-local', 'drill-s3', 'drill-s3-1') for r in results[d]):.1f} MiB "
           f"(goal < 64 MiB)")
 
 

@@ -14,9 +14,18 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private var frame = 0
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+    /// Seconds between progress lines without a terminal: 30, or `DRILL_PROGRESS_INTERVAL` (a number of seconds, 0
+    /// for a line at every update; tests use it).
+    private let progressInterval: Double
 
-    init(interactive: Bool) {
+    static func progressInterval(_ environment: [String: String]) -> Double {
+        guard let text = environment["DRILL_PROGRESS_INTERVAL"], let seconds = Double(text), seconds >= 0, seconds.isFinite else { return 30 }
+        return seconds
+    }
+
+    init(interactive: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.interactive = interactive
+        progressInterval = Self.progressInterval(environment)
         if interactive {
             let t = DispatchSource.makeTimerSource(queue: .global())
             t.schedule(deadline: .now(), repeating: .milliseconds(100))
@@ -73,7 +82,7 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
             }
             transfer = (done, total, now)
             // Without a terminal, a timestamped progress line every 30 s (logs of long restores show they move).
-            if !interactive, let last = lastProgressLine, now.timeIntervalSince(last) >= 30, let phase = current?.0 {
+            if !interactive, let last = lastProgressLine, now.timeIntervalSince(last) >= progressInterval, let phase = current?.0 {
                 lastProgressLine = now
                 line("\(phase.rawValue): \(progressText())")
             }

@@ -83,9 +83,13 @@ public struct RestoreRequest: Sendable {
     /// The scratch cluster's superuser (`ScratchDatabase.adminConnection`), for a `pg_dumpall` restore's roles and
     /// databases; nil on a server target.
     public var admin: ConnectionParameters?
+    /// Progress of a restore from a local file or folder: bytes of it the tool has consumed, of its size (a streamed
+    /// input reports its own progress as it is read).
+    public var progress: TransferProgress?
 
     public init(input: RestoreInput, format: BackupFormat, jobs: Int, profile: RestoreProfile, connection: ConnectionParameters,
-                postgres: PostgresInstallation? = nil, admin: ConnectionParameters? = nil) {
+                postgres: PostgresInstallation? = nil, admin: ConnectionParameters? = nil, progress: TransferProgress? = nil) {
+        self.progress = progress
         self.postgres = postgres
         self.admin = admin
         self.input = input

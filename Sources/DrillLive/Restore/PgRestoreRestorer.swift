@@ -41,7 +41,7 @@ public struct PgRestoreRestorer: Restorer {
             stdout: .capture(limit: 16 * 1024),
             stderr: .capture(limit: 32 * 1024),
             inherit: ClientEnvironment.inheritance(request.connection))
-        let (result, receipt) = try await StreamedRun.run(spec, input: request.input)
+        let (result, receipt) = try await StreamedRun.run(spec, input: request.input, progress: request.progress)
         let stderr = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         guard result.succeeded else {
             if let refusal = PrivilegeRefusal.find(in: stderr) {

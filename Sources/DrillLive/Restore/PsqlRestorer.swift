@@ -31,6 +31,7 @@ public struct PsqlRestorer: Restorer {
         // The SQL source: the file, gzip's output, or a pipe the store's stream is written into.
         var gzip: ChildProcess?
         var producer: Task<StreamReceipt, any Error>?
+        var watcher: ReadWatcher?
         let source: FileHandle
         do {
             switch (request.format, request.input) {
@@ -38,9 +39,16 @@ public struct PsqlRestorer: Restorer {
                 gzip = try ChildProcess(ProcessSpec(executable: binaries.tool("gzip"), arguments: ["-dc", "--", p],
                                                     stdout: .pipe, stderr: .capture(limit: 8 * 1024), inherit: .only([])))
                 source = gzip!.stdout!
+                if let progress = request.progress {
+                    let total = ReadWatcher.size(of: p)
+                    watcher = ReadWatcher(total: total, progress: progress, measure: ReadWatcher.processReads(root: gzip!.pid, total: total))
+                }
             case (_, .path(let p)):
                 guard let fh = FileHandle(forReadingAtPath: p) else { throw DrillError(.backupUnreadable, "cannot read \(p)") }
                 source = fh
+                if let progress = request.progress {
+                    watcher = ReadWatcher(total: ReadWatcher.size(of: p), progress: progress, measure: ReadWatcher.position(of: fh.fileDescriptor))
+                }
             case (.plainGzip, .stream(let produce)):
                 let g = try ChildProcess(ProcessSpec(executable: binaries.tool("gzip"), arguments: ["-dc"], stdin: .pipe,
                                                      stdout: .pipe, stderr: .capture(limit: 8 * 1024), inherit: .only([])))
@@ -54,6 +62,7 @@ public struct PsqlRestorer: Restorer {
                 source = r
             }
         } catch {
+            await watcher?.stop()
             psql.signal(SIGTERM)
             try? psqlIn.close()
             _ = await psql.wait()
@@ -75,6 +84,7 @@ public struct PsqlRestorer: Restorer {
             gzipChild?.signal(SIGTERM)
             psql.signal(SIGTERM)
         }
+        await watcher?.stop()  // before the file's descriptor is closed
         try? source.close()
         try? psqlIn.close()
         let psqlResult = await psql.wait()
@@ -104,6 +114,7 @@ public struct PsqlRestorer: Restorer {
         if relay.filter.droppedStatements > 0 {
             findings.append("Plain SQL restored without ownership and privileges: \(relay.filter.droppedStatements) OWNER TO / GRANT / REVOKE statement\(relay.filter.droppedStatements == 1 ? " was" : "s were") skipped, as pg_restore --no-owner --no-privileges would.")
         }
+        watcher?.finished()
         let receipt: StreamReceipt? = if case .success(let r)? = produced { r } else { nil }
         return RestoreOutcome(tool: "psql", toolVersion: version, stderr: stderr, receipt: receipt, findings: findings,
                               toolSeconds: psqlResult.seconds)

@@ -5,10 +5,19 @@ import Foundation
 enum StreamedRun {
     /// Runs `spec`; when `input` is a stream, writes it into the tool's standard input and closes it at the end.
     /// When the tool fails, its result wins over the producer's broken-pipe error.
-    static func run(_ spec: ProcessSpec, input: RestoreInput) async throws -> (ProcessResult, StreamReceipt?) {
+    /// With `progress`, a tool that reads a local file or folder reports how much of it it has read
+    /// (`ReadWatcher.processReads`: what the tool and its workers read).
+    static func run(_ spec: ProcessSpec, input: RestoreInput, progress: TransferProgress? = nil) async throws -> (ProcessResult, StreamReceipt?) {
         let child = try ChildProcess(spec)
         guard case .stream(let produce) = input, let sink = child.stdin else {
+            var watcher: ReadWatcher?
+            if let progress, case .path(let path) = input {
+                let total = ReadWatcher.size(of: path)
+                watcher = ReadWatcher(total: total, progress: progress, measure: ReadWatcher.processReads(root: child.pid, total: total))
+            }
             let r = await child.wait()
+            await watcher?.stop()
+            if r.succeeded { watcher?.finished() }
             try Task.checkCancellation()
             return (r, nil)
         }

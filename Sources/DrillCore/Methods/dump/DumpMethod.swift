@@ -202,9 +202,12 @@ public struct DumpMethod: DrillMethod {
         run.begin(.restore, detail: detail)
         let outcome: RestoreOutcome
         do {
+            // A local file's progress is what the tool has read of it; a stream reports its own as it is read.
+            let observer = run.observer
+            let progress: TransferProgress? = if case .path = input { { done, total in observer.transfer(done: done, total: total) } } else { nil }
             outcome = try await restorer.restore(RestoreRequest(input: input, format: format, jobs: jobs,
                                                                 profile: drill.restore.profile, connection: scratch.connection,
-                                                                postgres: postgres, admin: scratch.adminConnection))
+                                                                postgres: postgres, admin: scratch.adminConnection, progress: progress))
         } catch {
             await decoded?.cancel()  // a restore that failed before reading leaves no decoder behind
             run.fail(.restore)
