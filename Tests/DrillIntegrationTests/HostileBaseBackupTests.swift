@@ -1,5 +1,5 @@
 import DrillCore
-import DrillLive
+@testable import DrillLive
 import DrillTesting
 import Foundation
 import Logging
@@ -78,5 +78,27 @@ struct HostileBaseBackupTests {
         #expect(!FileManager.default.fileExists(atPath: (outside as NSString).appendingPathComponent("absolute")))
         _ = await session.teardown()
         expectNothingLeft(folder)
+    }
+}
+
+/// The PostgreSQL major of a local tar-format base backup, read before anything is provisioned.
+@Suite("A base backup's PG_VERSION, read in place")
+struct BaseBackupVersionTests {
+    @Test("the first PG_VERSION at any depth, and tar stops there (never the whole archive)")
+    func firstPGVersion() async throws {
+        #expect(BaseBackupVersion.versionArguments("/b/base.tar.gz")
+            == ["-x", "-z", "-O", "--occurrence=1", "--wildcards", "--no-anchored", "-f", "/b/base.tar.gz", "PG_VERSION"])
+        #expect(BaseBackupVersion.versionArguments("/b/base.tar").first == "-x" && !BaseBackupVersion.versionArguments("/b/base.tar").contains("-z"))
+        // A database's PG_VERSION before the root's (pg_basebackup follows readdir order); a look-alike name first.
+        let dir = try TempFiles.directory()
+        let script = """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], "w:gz") as t:
+                for name, data in [("backup_label", b"x"), ("NOT_PG_VERSION", b"9\\n"), ("base/5/PG_VERSION", b"15\\n"), ("PG_VERSION", b"15\\n")]:
+                    i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+            """
+        let r = try await ChildProcess.run(ProcessSpec(executable: "/usr/bin/env", arguments: ["python3", "-c", script, "\(dir)/base.tar.gz"]))
+        try #require(r.succeeded, "\(r.stderr)")
+        #expect(await BaseBackupVersion.read(dir)?.major == 15)
     }
 }

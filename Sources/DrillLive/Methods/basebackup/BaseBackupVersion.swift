@@ -11,12 +11,18 @@ enum BaseBackupVersion {
             return PostgresVersion(parsing: String(decoding: data, as: UTF8.self))
         }
         for name in ["base.tar", "base.tar.gz"] where fm.fileExists(atPath: path(name)) {
-            let args = (name.hasSuffix(".gz") ? ["-x", "-z"] : ["-x"]) + ["-O", "-f", path(name), "PG_VERSION", "./PG_VERSION"]
-            let r = try? await ChildProcess.run(ProcessSpec(executable: PostgresBinaries(directory: "").tool("tar"), arguments: args,
+            let r = try? await ChildProcess.run(ProcessSpec(executable: PostgresBinaries(directory: "").tool("tar"),
+                                                            arguments: versionArguments(path(name)),
                                                             stdout: .capture(limit: 64), stderr: .capture(limit: 4096)))
-            // tar exits 2 for the one of the two names that is absent; the other's content is still printed.
             if let out = r?.stdout, let v = PostgresVersion(parsing: out) { return v }
         }
         return nil
+    }
+
+    /// `tar -xO` of the first member named `PG_VERSION` at any depth (`PG_VERSION`, `./PG_VERSION`, or a database's
+    /// `base/<oid>/PG_VERSION`, which holds the same major), stopping there: the rest of the archive is not read
+    /// (two names, one of them absent, made tar decompress the whole of `base.tar.gz`, a second time).
+    static func versionArguments(_ archive: String) -> [String] {
+        (archive.hasSuffix(".gz") ? ["-x", "-z"] : ["-x"]) + ["-O", "--occurrence=1", "--wildcards", "--no-anchored", "-f", archive, "PG_VERSION"]
     }
 }
