@@ -9,7 +9,7 @@ Four variants, alternating in every round (so ratios can be taken within a round
   drill-local drill run on the same folders (verification included);
   hand-s3     the same, after downloading every object from moto's S3 with `curl --aws-sigv4`, one after another;
   drill-s3    drill run with base backup and WAL archive on moto's S3 (base.tar.gz downloaded over
-              backup.connections = 4 in 4 MiB chunks, the default);
+              backup.connections = 4 in 2 MiB chunks, the default);
   drill-s3-1  the same with backup.connections = 1 (one GET per file): what the ranged download changes.
 Prints, per variant, the median and range of the wall time, drill's per-phase split (and how much of it overlapped:
 the sum of the phases minus their union), extract's throughput (MiB of the backup per second), the paired ratios, the

@@ -35,11 +35,11 @@ struct DownloadOptionsTests {
     @Test("ranges only for a file larger than one chunk, with more than one connection")
     func whenRanges() {
         let o = DownloadOptions()
-        #expect(o.connections == 4 && o.chunkBytes == 4 << 20)
-        #expect(o.bufferBytes == 16 << 20)
+        #expect(o.connections == 4 && o.chunkBytes == 2 << 20)
+        #expect(o.bufferBytes == 8 << 20)
         #expect(!o.usesRanges(size: nil))
-        #expect(!o.usesRanges(size: 4 << 20))
-        #expect(o.usesRanges(size: 4 << 20 + 1))
+        #expect(!o.usesRanges(size: 2 << 20))
+        #expect(o.usesRanges(size: 2 << 20 + 1))
         #expect(!DownloadOptions.single.usesRanges(size: 1 << 30))
         #expect(DownloadOptions(connections: 0, chunkBytes: 0) == DownloadOptions(connections: 1, chunkBytes: 1))
     }
@@ -56,7 +56,7 @@ struct DownloadOptionsTests {
     func settings() throws {
         let (d, issues) = try parse(#"{ "location": "s3://b/base/" }"#)
         #expect(issues.isEmpty)
-        #expect(d?.backup.download == DownloadOptions(connections: 4, chunkBytes: 4 << 20))
+        #expect(d?.backup.download == DownloadOptions(connections: 4, chunkBytes: 2 << 20))
         let (set, none) = try parse(#"{ "location": "s3://b/base/", "connections": 8, "chunk_mib": 16 }"#)
         #expect(none.isEmpty)
         #expect(set?.backup.download == DownloadOptions(connections: 8, chunkBytes: 16 << 20))
