@@ -43,7 +43,7 @@ public final class FaultProxy: Sendable {
     public func stop() { process.stop() }
 }
 
-/// Static files over HTTP or HTTPS from a folder (http.server's handler: HEAD and GET, no Range support).
+/// Static files over HTTP or HTTPS from a folder (http.server's handler: HEAD and GET; Range only with `ranges`).
 public final class StaticHTTPServer: Sendable {
     private let process: FixtureProcess
     public var port: Int { process.port }
@@ -51,9 +51,11 @@ public final class StaticHTTPServer: Sendable {
 
     public let scheme: String
 
-    /// `tls`: a certificate and key (PEM files) to serve HTTPS with.
-    public init(directory: String, tls: (cert: String, key: String)? = nil) async throws {
-        process = try await FixtureProcess(["http", "--directory", directory] + (tls.map { ["--cert", $0.cert, "--key", $0.key] } ?? []))
+    /// `tls`: a certificate and key (PEM files) to serve HTTPS with. `ranges`: answer plain Range requests (206) and
+    /// say `Accept-Ranges: bytes`.
+    public init(directory: String, tls: (cert: String, key: String)? = nil, ranges: Bool = false) async throws {
+        process = try await FixtureProcess(["http", "--directory", directory] + (tls.map { ["--cert", $0.cert, "--key", $0.key] } ?? [])
+            + (ranges ? ["--ranges"] : []))
         scheme = tls == nil ? "http" : "https"
         try await FixtureProcess.waitForPort(process.port)
     }

@@ -133,3 +133,34 @@ struct HTTPStoreTests {
         #expect(!store.displayURL.contains("abc123"))
     }
 }
+
+extension HTTPStoreTests {
+    @Test("a server that says Accept-Ranges: the file is streamed over 3 connections in 1 MiB ranges; one that does not: one GET")
+    func rangedWhenAnnounced() async throws {
+        let dir = try TempFiles.directory("drill-http-r")
+        let data = try TempFiles.random("\(dir)/base.tar", size: 5 << 20 + 99)
+        let options = DownloadOptions(connections: 3, chunkBytes: 1 << 20)
+        for ranges in [true, false] {
+            let server = try await StaticHTTPServer(directory: dir, ranges: ranges)
+            defer { server.stop() }
+            let proxy = try await FaultProxy(upstreamPort: server.port, match: "base.tar", faults: [])
+            defer { proxy.stop() }
+            let http = try HTTPStore(location: "\(proxy.endpoint)/base.tar")
+            let object = try #require(try await http.list(matching: nil).first)
+            let pipe = Pipe()
+            let drain = TempFiles.Drain(pipe.fileHandleForReading)
+            let receipt = try await http.stream(object, to: pipe.fileHandleForWriting, options: options, progress: nil)
+            try pipe.fileHandleForWriting.close()
+            #expect(drain.value() == data)
+            #expect(receipt.sha256 == SHA256Hasher.hex(of: data))
+            let gets = try await proxy.log().filter { $0.method == "GET" }.map(\.range)
+            if ranges {
+                let plan = ChunkPlan(size: Int64(data.count), chunkBytes: options.chunkBytes)
+                #expect(Set(gets.compactMap { $0 }) == Set((0..<plan.count).map { plan.rangeHeader($0) }))
+                #expect(gets.count == plan.count)
+            } else {
+                #expect(gets == [nil])
+            }
+        }
+    }
+}

@@ -5,19 +5,25 @@ import Foundation
 import Testing
 
 extension PhysicalRestoreTests.OnS3 {
-    /// A base backup on moto uploaded under `base/<name>/`, its WAL archive under `wal/`, and the drill file that reads
-    /// the backup through `backupEndpoint` (the fault proxy) with `backup.connections` 3 and 1 MiB chunks.
-    func rangedFixture(_ hint: String, folder: TempFolder) async throws
-        -> (moto: MotoServer.Handle, bucket: String, backupDir: String, tag: String, before: [String]) {
-        let local = folder.sub("local")
+    /// A tar.gz base backup of the source under `folder/local/base`, then a batch of `rows` rows in `ledger` and a WAL
+    /// switch: the backup, the batch's tag, the WAL archive and its listing.
+    func baseBackupThenBatch(in folder: TempFolder, rows: Int) async throws
+        -> (backupDir: String, tag: String, archive: String, before: [String]) {
         try await source.createLedger("pitr")
-        let backupDir = (local as NSString).appendingPathComponent("base")
+        let backupDir = (folder.sub("local") as NSString).appendingPathComponent("base")
         try await source.baseBackup(into: backupDir, ["-Ft", "-z"])
-        let tag = "G\(UUID().uuidString.prefix(6))"
-        try await source.insert(batch: tag, rows: 90, into: "pitr")
+        let tag = "B\(UUID().uuidString.prefix(6))"
+        try await source.insert(batch: tag, rows: rows, into: "pitr")
         try await source.switchWAL()
         let (_, archive) = try await source.start()
-        let before = try await source.archiveListing()
+        return (backupDir, tag, archive, try await source.archiveListing())
+    }
+
+    /// A base backup on moto uploaded under `base/<name>/`, its WAL archive under `wal/` (for drills that read the
+    /// backup through the fault proxy with `backup.connections` 3 and 1 MiB chunks).
+    func rangedFixture(_ hint: String, folder: TempFolder) async throws
+        -> (moto: MotoServer.Handle, bucket: String, backupDir: String, tag: String, before: [String]) {
+        let (backupDir, tag, archive, before) = try await baseBackupThenBatch(in: folder, rows: 90)
         let moto = try await MotoServer.shared.start()
         let bucket = await MotoServer.shared.newBucketName(hint)
         var ops: [[String: any Sendable]] = [["op": "bucket", "bucket": bucket]]

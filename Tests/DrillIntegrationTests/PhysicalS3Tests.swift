@@ -71,15 +71,7 @@ extension PhysicalRestoreTests {
         @Test("a base backup on S3 (the newest prefix) with its WAL archive on S3 restores like local ones")
         func s3BaseBackup() async throws {
             let folder = TempFolder("pitr-s3b")
-            let local = folder.sub("local")
-            try await source.createLedger("pitr")
-            let backupDir = (local as NSString).appendingPathComponent("base")
-            try await source.baseBackup(into: backupDir, ["-Ft", "-z"])
-            let tag = "B\(UUID().uuidString.prefix(6))"
-            try await source.insert(batch: tag, rows: 120, into: "pitr")
-            try await source.switchWAL()
-            let (_, archive) = try await source.start()
-            let before = try await source.archiveListing()
+            let (backupDir, tag, archive, before) = try await baseBackupThenBatch(in: folder, rows: 120)
 
             let moto = try await MotoServer.shared.start()
             let bucket = await MotoServer.shared.newBucketName("basebackup")
