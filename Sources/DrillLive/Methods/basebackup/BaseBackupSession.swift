@@ -54,7 +54,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         let data = cluster.dataDirectory
         func has(_ name: String) -> Bool { fm.fileExists(atPath: (src as NSString).appendingPathComponent(name)) }
         let entries = (try? fm.contentsOfDirectory(atPath: src)) ?? []
-        if has("base.tar") || has("base.tar.gz") {
+        let tarFormat = has("base.tar") || has("base.tar.gz")
+        if tarFormat {
             let tablespaces = entries.filter { ($0.hasSuffix(".tar") || $0.hasSuffix(".tar.gz")) && !$0.hasPrefix("base.") && !$0.hasPrefix("pg_wal.") }
             if !tablespaces.isEmpty {
                 throw DrillError(.unsupported, "the base backup has tablespace archives (\(tablespaces.sorted().joined(separator: ", "))), which drill does not restore yet")
@@ -73,7 +74,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         if has("backup_manifest") {
             try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
         }
-        return try await finishExtraction(bytes: backup.sizeBytes, ownedByServer: !has("backup_label"))
+        return try await finishExtraction(bytes: backup.sizeBytes, ownedByServer: tarFormat)
     }
 
     /// After the files are in the data folder: the manifest kept outside it, the folder handed to the server's user
