@@ -74,14 +74,21 @@ struct PlanCommand: AsyncParsableCommand {
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
                 if let catalog = deps.postgres, d.method == .dump || d.method == .basebackup {
-                    let need = try await method.versionNeed(d, deps.methodContext)
-                    e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
-                    let inventory = await catalog.inventory(for: d)
-                    let needsServer = d.target == .embedded
-                    if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
-                        e.postgresRestore = chosen.label
-                    } else {
-                        e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                    // A compressed or encrypted dump's version is read inside its layers (its head only): a key that
+                    // does not open it is this drill's problem, told here, and the plan goes on.
+                    do {
+                        let need = try await method.versionNeed(d, deps.methodContext)
+                        e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
+                        let inventory = await catalog.inventory(for: d)
+                        let needsServer = d.target == .embedded
+                        if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
+                            e.postgresRestore = chosen.label
+                        } else {
+                            e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                        }
+                    } catch {
+                        let code = (error as? DrillError)?.code.rawValue
+                        e.postgresProblem = "cannot read the backup's version\(code.map { " (\($0))" } ?? ""): \(URLRedaction.redactURLs(in: "\(error)"))"
                     }
                 }
                 if method.hasRestorePoints {

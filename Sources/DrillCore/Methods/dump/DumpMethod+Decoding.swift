@@ -7,7 +7,7 @@ extension DumpMethod {
         guard let decoder else {
             throw DrillError(.unsupported, "this build of drill cannot decode \(located.object.name) (compressed or encrypted)")
         }
-        let decoded = try await decoder.open(raw, name: located.object.name, decrypt: drill.backup.decrypt)
+        let decoded = try await decoder.open(raw, name: located.object.name, decrypt: drill.backup.decrypt, drill: drill.name)
         let found = decoded.found
         if !found.format.canStream {
             await decoded.cancel()
