@@ -168,6 +168,8 @@ struct DumpAllTests {
         #expect(dbs.allSatisfy { ($0.sizeBytes ?? 0) > 0 })
         #expect(report.findings.contains { $0.contains("restored 3 roles") && $0.contains("SUPERUSER of role carol") && $0.contains("PASSWORD of role alice") })
         #expect(report.postgres?.backupVersion?.major == 15)
+        #expect(report.postgres?.backupVersionSource == "cluster dump's header comment inside \(layers.reversed().map(\.rawValue).joined(separator: "+"))",
+                "\(String(describing: report.postgres))")
         #expect(report.checks.count == 6 && report.checks.allSatisfy(\.passed))
         #expect(scan.hits == [], "plaintext under the scratch root: \(scan.hits ?? ["the restore or the checks never started"])")
         #expect(agents.isEmpty, "gpg-agent left running")
@@ -234,13 +236,9 @@ struct DumpAllTests {
         return String(text[..<at]) + attack + "\n\n" + String(text[at...])
     }
 
-    /// (case, SQL spliced into shop_b's section (MARKER: a file it would create), text the finding must name).
-    static let sectionAttacks: [(String, String, String)] = [
-        ("copy_program", "COPY (SELECT 1) TO PROGRAM 'touch MARKER';", "TO PROGRAM 'touch"),
-        ("alter_system", "ALTER SYSTEM SET archive_command = 'touch MARKER';", "ALTER SYSTEM"),
-        ("create_role", "CREATE ROLE evil_section SUPERUSER;", "CREATE ROLE"),
-        ("create_role_lower", "create role evil_lower superuser;", "create role evil_lower"),
-    ]
+    /// (case, SQL spliced into shop_b's section (MARKER: a file it would create), text the finding must name): the
+    /// plain-dump attacks of `SandboxTests` that a cluster dump's sections could carry.
+    static let sectionAttacks = SandboxTests.plainAttacks.filter { ["copy_program", "alter_system", "role_upper", "role_lower"].contains($0.0) }
 
     @Test("a hostile cluster dump inside zstd and age: what a database section tries is refused, nothing runs on the host",
           arguments: sectionAttacks.map(\.0))

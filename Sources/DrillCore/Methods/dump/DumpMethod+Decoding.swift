@@ -40,7 +40,7 @@ extension DumpMethod {
             return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion, source: "archive header inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
         }
         if let p = decoded.plainHeader {
-            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "\(p.sourceName) inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
         }
         return nil
     }

@@ -39,14 +39,14 @@ public struct DumpMethod: DrillMethod {
     static func isLayered(_ located: LocatedBackup) -> Bool { located.format == .encoded || located.format == .plainGzip }
 
     /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
-    /// dump) or from a plain dump's header comment.
+    /// dump) or from a plain or cluster dump's header comment.
     public static func need(_ located: LocatedBackup) -> VersionNeed? {
         if let h = located.header {
             return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
                                     source: located.format == .directory ? "toc.dat header" : "archive header")
         }
         if let p = located.plainHeader {
-            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment")
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: p.sourceName)
         }
         return nil
     }
@@ -258,4 +258,9 @@ public struct DumpMethod: DrillMethod {
         run.end(.restore, ok: true, detail: outcome.tool)
         return decoded?.header
     }
+}
+
+extension PlainDumpHeader {
+    /// Where a version need read from this header says it came from.
+    var sourceName: String { isCluster ? "cluster dump's header comment" : "plain dump's header comment" }
 }
