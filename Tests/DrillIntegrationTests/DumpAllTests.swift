@@ -85,18 +85,25 @@ struct DumpAllTests {
         expectNothingLeft(folder)
     }
 
-    @Test("on a server target a cluster dump is refused with a reason (exit 2), before anything is created")
-    func refusedOnAServer() async throws {
+    @Test("on a server target a cluster dump, bare or inside zstd, is refused with a reason (exit 2), before anything is created",
+          arguments: [nil, Codec.zstd] as [Codec?])
+    func refusedOnAServer(codec: Codec?) async throws {
         let folder = TempFolder("dumpall-srv")
         let backups = folder.sub("backups")
-        _ = try copy(try await Cluster.shared.dump(), into: backups, as: "cluster.sql")
+        if let codec {
+            try await EncodedDumps.compress(try await Cluster.shared.dump(), with: codec, to: (backups as NSString).appendingPathComponent("cluster.sql.zst"))
+        } else {
+            _ = try copy(try await Cluster.shared.dump(), into: backups, as: "cluster.sql")
+        }
         let url = try await SourceDatabase.shared.passwordURL()
         let before = try await SourceDatabase.shared.databases()
         let report = try await runDrill(Self.drill(backups, target: #"{ "kind": "server", "url": "\#(url)" }"#), in: folder)
         #expect(report.status == .failed)
         #expect(report.failureCode == "configuration")
         #expect(ExitCode(report) == .usage)
-        #expect(report.findings.contains { $0.contains("pg_dumpall cluster dump") && $0.contains("embedded") })
+        #expect(report.findings.contains { $0.contains("pg_dumpall cluster dump") && $0.contains("embedded") }, "\(report.findings)")
+        #expect(report.findings.contains { $0.contains("zstd-compressed") } == (codec != nil), "\(report.findings)")
+        #expect(!report.phases.contains { $0.name == "provision" })
         #expect(try await SourceDatabase.shared.databases() == before)
         expectNothingLeft(folder)
     }

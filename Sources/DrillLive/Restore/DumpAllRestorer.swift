@@ -61,6 +61,7 @@ public struct DumpAllRestorer: Restorer {
         var version = ""
         let psql = PsqlRestorer(binaries: binaries)
         loop: while true {
+            try Task.checkCancellation()
             switch try await OffPool.run({ try reader.nextEvent() }) {
             case nil:
                 throw DrillError(.backupCorrupt, "the cluster dump is truncated: it does not end with pg_dumpall's \"cluster dump complete\" line")

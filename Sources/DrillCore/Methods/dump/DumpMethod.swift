@@ -104,7 +104,7 @@ public struct DumpMethod: DrillMethod {
                 decoded = try await decode(drill, located, rawInput(located, staged: nil, observer: run.observer), run)
             }
             if decoded?.found.format == .dumpall, drill.target != .embedded {
-                throw DrillError(.configuration, Self.clusterDumpRefusal(located.object.name).message + " (it is inside \(decoded!.found.description))")
+                throw Self.clusterDumpRefusal(located.object.name, inside: decoded!.found.codecs)
             }
             chosen = try await run.choosePostgres(Self.need(located) ?? decoded.flatMap(Self.need), catalog: postgres, drill: drill,
                                                   needsServer: drill.target == .embedded)
@@ -145,11 +145,12 @@ public struct DumpMethod: DrillMethod {
         }
     }
 
-    /// Why a cluster dump is not restored on a server target.
-    static func clusterDumpRefusal(_ name: String) -> DrillError {
-        DrillError(.configuration,
-                   "\(name) is a pg_dumpall cluster dump: it creates roles and databases, which drill does only in its own "
-                       + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
+    /// Why a cluster dump (bare, or inside the layers `inside`) is not restored on a server target.
+    static func clusterDumpRefusal(_ name: String, inside: [Codec] = []) -> DrillError {
+        let what = inside.isEmpty ? "is a pg_dumpall cluster dump" : "holds a pg_dumpall cluster dump (\(inside.map(\.adjective).joined(separator: ", ")))"
+        return DrillError(.configuration,
+                          "\(name) \(what): it creates roles and databases, which drill does only in its own "
+                              + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
