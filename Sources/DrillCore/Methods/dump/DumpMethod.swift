@@ -38,12 +38,12 @@ public struct DumpMethod: DrillMethod {
     /// (`encoded`), or a gzip file, which may hold a plain dump, a cluster dump or an archive.
     static func isLayered(_ located: LocatedBackup) -> Bool { located.format == .encoded || located.format == .plainGzip }
 
-    /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
-    /// dump) or from a plain or cluster dump's header comment.
+    /// The PostgreSQL a located dump needs: `pg_dump`'s version and the data's compression from the archive header
+    /// (`toc.dat` for a directory dump), or `pg_dump`'s version from a plain or cluster dump's header comment.
     public static func need(_ located: LocatedBackup) -> VersionNeed? {
         if let h = located.header {
             return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
-                                    source: located.format == .directory ? "toc.dat header" : "archive header")
+                                    source: located.format == .directory ? "toc.dat header" : "archive header", compression: h.compression)
         }
         if let p = located.plainHeader {
             return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: p.sourceName)
