@@ -239,7 +239,7 @@ struct PlanCommandTests {
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.output)")
         func entry(_ name: String) -> [String: Any] { entries.first { $0["drill"] as? String == name } ?? [:] }
         for (drill, source) in [("zstd", "plain dump's header comment inside zstd"), ("gzip", "plain dump's header comment inside gzip"),
-                                ("age", "archive header inside age"), ("cluster", "cluster dump's header comment inside age"),
+                                ("age", "archive header inside age, gzip-compressed"), ("cluster", "cluster dump's header comment inside age"),
                                 ("gpg", "plain dump's header comment inside openpgp"), ("stalled", "plain dump's header comment inside zstd")] {
             let e = entry(drill)
             let backup = e["postgres_backup"] as? String ?? ""
