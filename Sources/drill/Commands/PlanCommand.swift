@@ -73,8 +73,10 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
-                if let catalog = deps.postgres, d.method == .dump || d.method == .basebackup {
-                    let need = try await method.versionNeed(d, deps.methodContext)
+                // The backup's PostgreSQL and the one that would restore it (a method that restores nothing needs
+                // none: a replica drill without a clone).
+                if let catalog = deps.postgres, case let need = try await method.versionNeed(d, deps.methodContext),
+                   need != nil || method.hasRestorePoints {
                     e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
                     let inventory = await catalog.inventory(for: d)
                     let needsServer = d.target == .embedded
