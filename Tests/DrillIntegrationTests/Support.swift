@@ -79,3 +79,29 @@ func copy(_ path: String, into dir: String, as name: String) throws -> String {
 func setModified(_ path: String, _ date: Date) throws {
     try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
 }
+
+/// WAL fetching overlapped replay: the `wal_fetch` and `wal_replay` phases' times intersect. Load-proof with a WAL
+/// window smaller than a segment (`wal.window_mib: 1`) and two segments or more: the second segment is fetched only
+/// after the running server took the first.
+func expectWALFetchOverlapsReplay(_ report: DrillReport, sourceLocation: SourceLocation = #_sourceLocation) {
+    let fetch = report.phases.first { $0.name == "wal_fetch" }
+    let replay = report.phases.first { $0.name == "wal_replay" }
+    guard let fetch, let replay else {
+        Issue.record("no wal_fetch and wal_replay phases: \(report.phases.map(\.name))", sourceLocation: sourceLocation)
+        return
+    }
+    let fetchEnd = fetch.startOffsetSeconds + fetch.seconds
+    #expect(fetch.startOffsetSeconds <= replay.startOffsetSeconds && fetchEnd > replay.startOffsetSeconds,
+            "wal_fetch \(fetch.startOffsetSeconds)…\(fetchEnd) s, wal_replay from \(replay.startOffsetSeconds) s", sourceLocation: sourceLocation)
+}
+
+/// Without a terminal (and `DRILL_PROGRESS_SECONDS=0`), the replay's progress is printed as timestamped lines
+/// `wal_replay: 16.0 MiB of 48.0 MiB (33%)…`: returns them.
+@discardableResult
+func expectReplayProgressLines(_ stderr: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+    let lines = stderr.split(separator: "\n").map(String.init).filter {
+        $0.contains(": wal_replay: ") && $0.range(of: #"[0-9.]+ [KMG]iB of [0-9.]+ [KMG]iB \([0-9]+%\)"#, options: .regularExpression) != nil
+    }
+    #expect(!lines.isEmpty, "no replay progress line in: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
+    return lines
+}
