@@ -109,6 +109,7 @@ struct BarmanCloudTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("\"backup\" : \"\(h.location)/\(BarmanCloudSource.server)/base/\(h.firstBackup)/\""), "\(plan.stdout)")
         #expect(plan.stdout.contains("barman-cloud WAL archive, newest segment"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("barman-cloud backup.info"), "the backup's version: \(plan.stdout)")
     }
 
     @Test("a wrong secret fails the drill clearly (exit 3) and shows nowhere")

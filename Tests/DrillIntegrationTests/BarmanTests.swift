@@ -78,6 +78,7 @@ struct BarmanTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("\"backup\" : \"barman://\(BarmanServerSource.server)/\(h.firstBackup)\""), "\(plan.stdout)")
         #expect(plan.stdout.contains("barman WAL archive, newest segment"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("15.") && plan.stdout.contains("barman show-backup"), "the backup's version: \(plan.stdout)")
     }
 
     @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")

@@ -121,6 +121,7 @@ struct PgBackRestTests {
         let plan = try await DrillBinary.run(["plan", "latest", "--config", config.directory, "--archive", folder.sub("reports")])
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("pgbackrest archive, newest segment"), "\(plan.output)")
+        #expect(plan.stdout.contains("postgres: backup 15 (pgbackrest info); would restore with PostgreSQL 15."), "\(plan.output)")
 
         // A tier promising a backup interval: the report's coverage counts the repository's backups.
         let tiers = #"{ "version": 1, "tiers": { "critical": { "rto": "1h", "rpo": "5m", "backup_interval": "1h" } } }"#
