@@ -105,3 +105,32 @@ func expectReplayProgressLines(_ stderr: String, sourceLocation: SourceLocation 
     #expect(!lines.isEmpty, "no replay progress line in: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
     return lines
 }
+
+/// A WAL file the archive listed could not be fetched while replay was already running: the drill failed with
+/// `wal_gap` naming it (`firstMissing`: the method's evidence), and replay ended at the latest where that segment begins
+/// (`replayedTo`): nothing of it or after it was replayed.
+func expectGapDuringReplay(_ report: DrillReport, missing: String, firstMissing: String?, replayedTo: String?,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(report.status == .failed, sourceLocation: sourceLocation)
+    #expect(report.failureCode == "wal_gap", sourceLocation: sourceLocation)
+    #expect(firstMissing == missing, sourceLocation: sourceLocation)
+    #expect(report.findings.contains { $0.contains(missing) && $0.contains("replay stopped before it") }, "findings: \(report.findings)",
+            sourceLocation: sourceLocation)
+    #expect(report.phases.contains { $0.name == "wal_replay" }, "replay was running when the segment failed", sourceLocation: sourceLocation)
+    #expect(report.phases.contains { $0.name == "wal_fetch" && !$0.ok }, sourceLocation: sourceLocation)
+    guard let replayed = replayedTo.flatMap(LSN.init), let segment = WALSegment(name: missing) else {
+        Issue.record("no replay position (\(replayedTo ?? "nil")) or not a segment name (\(missing))", sourceLocation: sourceLocation)
+        return
+    }
+    let missingStart = segment.number * WALSegment.defaultSize
+    #expect(replayed.value <= missingStart, "replayed to \(replayed), the missing segment starts at \(LSN(missingStart))",
+            sourceLocation: sourceLocation)
+}
+
+/// Prints a report's phases (start offset, seconds, bytes) on one line: the figures a run leaves in the test log.
+func printPhases(_ label: String, _ report: DrillReport) {
+    let phases = report.phases.map { p in
+        "\(p.name) \(String(format: "%.2f", p.startOffsetSeconds))+\(String(format: "%.2f", p.seconds))s" + (p.bytes.map { " \($0 >> 20) MiB" } ?? "")
+    }
+    print("\(label): RTO \(report.measured.rtoSeconds.map { String(format: "%.2f", $0) } ?? "-") s; " + phases.joined(separator: ", "))
+}
