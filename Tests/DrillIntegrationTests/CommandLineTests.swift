@@ -75,6 +75,20 @@ struct CommandLineTests {
         expectNothingLeft(folder)
     }
 
+    @Test("validate lists each drill with its method named once")
+    func validateListing() async throws {
+        let folder = TempFolder("validcfg")
+        let config = try ConfigFixture(in: folder, drills: [
+            "prod": #"{ "version": 1, "tier": "critical", "backup": { "kind": "pgbackrest", "stanza": "prod" }, "database": "shop" }"#,
+            "shop": #"{ "version": 1, "tier": "standard", "backup": { "location": "/srv/backups/shop" } }"#,
+        ])
+        let r = try await DrillBinary.run(["validate", "--config", config.directory])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("prod: tier critical, pgbackrest stanza prod, repo 1, target embedded"), "\(r.stdout)")
+        #expect(r.stdout.contains("shop: tier standard, dump /srv/backups/shop, target embedded"), "\(r.stdout)")
+        #expect(!r.stdout.contains("pgbackrest pgbackrest"), "\(r.stdout)")
+    }
+
     @Test("a malformed config exits 2 and names the file and the key")
     func malformedConfig() async throws {
         let folder = TempFolder("badcfg")

@@ -39,9 +39,11 @@ struct PlanCommand: AsyncParsableCommand {
         var problem: String?
         /// The restore points present, against the tier's retention and backup interval.
         var coverage: RetentionCoverage?
-        /// The backup's PostgreSQL version (`18.6 (archive header)`), the one that would restore it (`18.6 (/bin)`),
+        /// The backup's PostgreSQL version (`17.12 (archive header, lz4-compressed)`), the one that would restore it (`18.6 (/bin)`),
         /// or why none would.
         var postgresBackup: String?
+        /// How the archive's data is compressed (`none`, `gzip`, `lz4`, `zstd`), which the restoring build must read.
+        var postgresCompression: String?
         var postgresRestore: String?
         var postgresProblem: String?
     }
@@ -77,7 +79,8 @@ struct PlanCommand: AsyncParsableCommand {
                 // none: a replica drill without a clone).
                 if let catalog = deps.postgres, case let need = try await method.versionNeed(d, deps.methodContext),
                    need != nil || method.hasRestorePoints {
-                    e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
+                    e.postgresBackup = need.map { "\($0.version) (\($0.source)\($0.compression.map { ", \($0.adjective)" } ?? ""))" }
+                    e.postgresCompression = need?.compression?.rawValue
                     let inventory = await catalog.inventory(for: d)
                     let needsServer = d.target == .embedded
                     if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {

@@ -25,12 +25,12 @@ public struct DumpMethod: DrillMethod {
         Self.need(try await find(drill, context))
     }
 
-    /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
-    /// dump) or from a plain dump's header comment.
+    /// The PostgreSQL a located dump needs: `pg_dump`'s version and the data's compression from the archive header
+    /// (`toc.dat` for a directory dump), or `pg_dump`'s version from a plain dump's header comment.
     public static func need(_ located: LocatedBackup) -> VersionNeed? {
         if let h = located.header {
             return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
-                                    source: located.format == .directory ? "toc.dat header" : "archive header")
+                                    source: located.format == .directory ? "toc.dat header" : "archive header", compression: h.compression)
         }
         if let p = located.plainHeader {
             return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment")
