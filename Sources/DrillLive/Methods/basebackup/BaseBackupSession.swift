@@ -167,7 +167,8 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             staged = StagedBackup(path: local, isDirectory: false, sizeBytes: file.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
         } else {
             let incoming = (cluster.root as NSString).appendingPathComponent("wal-in")
-            if !fm.fileExists(atPath: incoming) { try fm.createDirectory(atPath: incoming, withIntermediateDirectories: false) }
+            // Several files are fetched at once: creating the folder must not fail because another fetch just did.
+            try fm.createDirectory(atPath: incoming, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             staged = try await store.stage(file.object, into: incoming, progress: nil)
         }
         defer { if staged.isTemporary { try? fm.removeItem(atPath: staged.path) } }
