@@ -75,19 +75,23 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
-                if let catalog = deps.postgres, d.method == .dump || d.method == .basebackup {
-                    // A compressed or encrypted dump's version is read inside its layers (its head only): a key that
-                    // does not open it is this drill's problem, told here, and the plan goes on.
+                // The backup's PostgreSQL and the one that would restore it (a method that restores nothing needs
+                // none: a replica drill without a clone). A compressed or encrypted dump's version is read inside its
+                // layers (its head only): a key that does not open it is this drill's problem, told here, and the plan
+                // goes on.
+                if let catalog = deps.postgres {
                     do {
                         let need = try await method.versionNeed(d, deps.methodContext)
-                        e.postgresBackup = need.map { "\($0.version) (\($0.source)\($0.compression.map { ", \($0.adjective)" } ?? ""))" }
-                        e.postgresCompression = need?.compression?.rawValue
-                        let inventory = await catalog.inventory(for: d)
-                        let needsServer = d.target == .embedded
-                        if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
-                            e.postgresRestore = chosen.label
-                        } else {
-                            e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                        if need != nil || method.hasRestorePoints {
+                            e.postgresBackup = need.map { "\($0.version) (\($0.source)\($0.compression.map { ", \($0.adjective)" } ?? ""))" }
+                            e.postgresCompression = need?.compression?.rawValue
+                            let inventory = await catalog.inventory(for: d)
+                            let needsServer = d.target == .embedded
+                            if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
+                                e.postgresRestore = chosen.label
+                            } else {
+                                e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                            }
                         }
                     } catch {
                         let code = (error as? DrillError)?.code.rawValue
