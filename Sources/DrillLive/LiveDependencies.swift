@@ -51,13 +51,17 @@ public enum LiveDependencies {
             logger: logger)
         deps.decoder = LiveBackupDecoder(logger: logger, environment: environment, scratchRoot: scratchRoot)
         deps.physicalRestorer = BaseBackupRestorer(scratchRoot: scratchRoot, logger: logger)
-        deps.postgres = LivePostgresCatalog(environment: environment)
+        let postgres = LivePostgresCatalog(environment: environment)
+        deps.postgres = postgres
         deps.resources = HostResources.gate(scratchRoot: scratchRoot, environment: environment)
-        deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment)))
-        deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment)))
+        deps.methods.register(.barmanCloud, BarmanCloudMethod(tool: LiveBarmanCloud(scratchRoot: scratchRoot, logger: logger, environment: environment),
+                                                              postgres: postgres))
+        deps.methods.register(.barman, BarmanMethod(tool: LiveBarman(scratchRoot: scratchRoot, logger: logger, environment: environment),
+                                                    postgres: postgres))
         deps.methods.register(.pgbackrest, PgBackRestMethod(tool: PgBackRestCLI.discover(environment: environment).map {
-            PgBackRestCLI(executable: $0, scratchRoot: scratchRoot, logger: logger, environment: environment) }))
-        deps.methods.register(.replica, ReplicaMethod(link: LibPQReplicaLink(), cloner: PgBaseBackupCloner(scratchRoot: scratchRoot, logger: logger)))
+            PgBackRestCLI(executable: $0, scratchRoot: scratchRoot, logger: logger, environment: environment) }, postgres: postgres))
+        deps.methods.register(.replica, ReplicaMethod(link: LibPQReplicaLink(), cloner: PgBaseBackupCloner(scratchRoot: scratchRoot, logger: logger),
+                                                      postgres: postgres))
         deps.janitor = LiveRunJanitor(scratchRoot: scratchRoot, logger: logger)
         return deps
     }

@@ -75,6 +75,18 @@ public enum EncodedDumps {
         }
     }
 
+    /// A dump (`format`) at `path` of a new database `name` of the shared source holding `rows` rows of random-looking
+    /// text (about 75 bytes each, which compress to about half): large compressed or encrypted, for tests that need
+    /// a download to still be under way. The database is dropped again.
+    public static func bulkDump(_ name: String, rows: Int, format: BackupFormat, to path: String) async throws {
+        try await SourceDatabase.shared.psql("DROP DATABASE IF EXISTS \(name)")
+        try await SourceDatabase.shared.psql("CREATE DATABASE \(name)")
+        try await SourceDatabase.shared.psql("CREATE TABLE bulk AS SELECT i, md5(i::text) || md5((i * 7)::text) AS v FROM generate_series(1, \(rows)) i",
+                                             database: name)
+        try await SourceDatabase.shared.dump(name, to: path, format: format)
+        try await SourceDatabase.shared.psql("DROP DATABASE \(name)")
+    }
+
     /// Files under `root` (recursively) whose bytes contain `marker`: proof that a plaintext reached the disk.
     public static func files(under root: String, containing marker: String) -> [String] {
         let needle = Data(marker.utf8)

@@ -226,15 +226,22 @@ public actor PgBackRestSource {
         return Dictionary(listed.compactMap { o in o["key"].flatMap { k in o["sha256"].map { (k, $0) } } }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// A copy of the local repository (owned like the original), once the archiver has caught up; returns its folder.
+    public func repositoryCopy(in folder: TempFolder, name: String = "repo-copy") async throws -> String {
+        let h = try await start()
+        guard let repo = h.repoPath else { throw FixtureError("only a local repository can be copied") }
+        try await waitForArchiver()
+        let copy = folder.file(name)
+        let cp = try await ChildProcess.run(ProcessSpec(executable: "/bin/cp", arguments: ["-a", "--", repo, copy]))
+        guard cp.succeeded else { throw FixtureError("cp -a failed: \(cp.stderr)") }
+        return copy
+    }
+
     /// A copy of the local repository (owned like the original) in which one file of backup `label` is damaged:
     /// 64 bytes in the middle of its largest compressed file are inverted. Returns the copy's folder and the damaged
     /// file's path relative to the backup folder of the stanza (as pgBackRest names it: `<label>/pg_data/…`).
     public func damagedCopy(of label: String, in folder: TempFolder) async throws -> (repo: String, file: String) {
-        let h = try await start()
-        guard let repo = h.repoPath else { throw FixtureError("only a local repository can be copied") }
-        let copy = folder.file("repo-damaged")
-        let cp = try await ChildProcess.run(ProcessSpec(executable: "/bin/cp", arguments: ["-a", "--", repo, copy]))
-        guard cp.succeeded else { throw FixtureError("cp -a failed: \(cp.stderr)") }
+        let copy = try await repositoryCopy(in: folder, name: "repo-damaged")
         let backupDir = (copy as NSString).appendingPathComponent("backup/\(Self.stanza)")
         let labelDir = (backupDir as NSString).appendingPathComponent(label)
         let fm = FileManager.default

@@ -13,23 +13,12 @@ import Foundation
 public enum PostgreSQL18 {
     /// The bin folder, or a message saying what is missing.
     public static func binaries(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresBinaries {
-        try lock.withLock {
-            if let cached { return cached }
-            let b = try locate(environment)
-            cached = b
-            return b
-        }
+        try located.binaries(environment: environment)
     }
 
-    nonisolated(unsafe) private static var cached: PostgresBinaries?
-    private static let lock = NSLock()
+    private static let located = TestPostgres(variable: "DRILL_TEST_PG18_BIN") { try locate($0) }
 
     private static func locate(_ env: [String: String]) throws -> PostgresBinaries {
-        if let bin = env["DRILL_TEST_PG18_BIN"], !bin.isEmpty {
-            let b = PostgresBinaries(directory: bin)
-            guard b.has("initdb"), b.has("postgres") else { throw DrillError(.noPostgres, "DRILL_TEST_PG18_BIN=\(bin) holds no initdb and postgres") }
-            return b
-        }
         let venv = env["DRILL_TEST_VENV"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((env["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache/drill/test-venv")
         let fm = FileManager.default

@@ -9,23 +9,18 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     private var drill = ""
     private var current: (PhaseName, String, Date)?
     private var transfer: (Int64, Int64?, Date)?
-    private var transferStart: Date?
+    private var transferStart: (at: Date, done: Int64)?
     private var lastProgressLine: Date?
+    /// Seconds between two progress lines without a terminal.
+    private let lineInterval: Double
     private var timer: DispatchSourceTimer?
     private var frame = 0
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
-    /// Seconds between progress lines without a terminal: 30, or `DRILL_PROGRESS_INTERVAL` (a number of seconds, 0
-    /// for a line at every update; tests use it).
-    private let progressInterval: Double
 
-    static func progressInterval(_ environment: [String: String]) -> Double {
-        guard let text = environment["DRILL_PROGRESS_INTERVAL"], let seconds = Double(text), seconds >= 0, seconds.isFinite else { return 30 }
-        return seconds
-    }
-
-    init(interactive: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// `lineInterval`: seconds between two progress lines without a terminal (`DRILL_PROGRESS_SECONDS`, default 30).
+    init(interactive: Bool, lineInterval: Double = 30) {
         self.interactive = interactive
-        progressInterval = Self.progressInterval(environment)
+        self.lineInterval = lineInterval
         if interactive {
             let t = DispatchSource.makeTimerSource(queue: .global())
             t.schedule(deadline: .now(), repeating: .milliseconds(100))
@@ -77,12 +72,12 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
         lock.withLock {
             let now = Date()
             if transferStart == nil {
-                transferStart = now
+                transferStart = (now, done)
                 lastProgressLine = now
             }
             transfer = (done, total, now)
             // Without a terminal, a timestamped progress line every 30 s (logs of long restores show they move).
-            if !interactive, let last = lastProgressLine, now.timeIntervalSince(last) >= progressInterval, let phase = current?.0 {
+            if !interactive, let last = lastProgressLine, now.timeIntervalSince(last) >= lineInterval, let phase = current?.0 {
                 lastProgressLine = now
                 line("\(phase.rawValue): \(progressText())")
             }
@@ -92,13 +87,7 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     /// `1.2 GiB of 3.4 GiB (35%), ETA 1m 02s, 120.0 MiB/s`. Call with the lock held.
     private func progressText() -> String {
         guard let (done, total, _) = transfer, let start = transferStart else { return "" }
-        let rate = Double(done) / max(0.001, Date().timeIntervalSince(start))
-        var text = bytes(done)
-        if let total, total > 0 {
-            text += " of \(bytes(total)) (\(Int(Double(done) * 100 / Double(total)))%)"
-            if rate > 0 { text += ", ETA \(formatSeconds(Double(max(0, total - done)) / rate))" }
-        }
-        return text + ", \(bytes(Int64(rate)))/s"
+        return ProgressEstimate(done: done, total: total, startDone: start.done, elapsedSeconds: Date().timeIntervalSince(start.at)).text
     }
 
     func note(_ text: String) { lock.withLock { line(URLRedaction.redactURLs(in: text)) } }
@@ -120,14 +109,6 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
             if transfer != nil { text += " — " + progressText() }
             write("\r\u{1B}[2K" + String(text.prefix(200)))
         }
-    }
-
-    private func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
     }
 
     private func write(_ s: String) { Console.write(FileHandle.standardError, s) }

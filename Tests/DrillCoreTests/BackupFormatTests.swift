@@ -4,13 +4,14 @@ import Testing
 
 @Suite("Backup formats and selection")
 struct BackupFormatTests {
-    /// A custom-format header as pg_dump 15 writes it (archive 1.14, 4-byte ints).
+    /// A custom-format header as pg_dump 15 writes it (archive 1.14, 4-byte ints); `compression` is the gzip level
+    /// (before 1.15, default -1) or the algorithm byte (1.15 and later, default 1: gzip).
     static func header(format: UInt8 = 1, year: Int = 126, month: Int = 10, day: Int = 28, hour: Int = 7, minute: Int = 30,
-                       second: Int = 5, minor: UInt8 = 14) -> [UInt8] {
+                       second: Int = 5, minor: UInt8 = 14, compression: Int? = nil) -> [UInt8] {
         func int(_ v: Int) -> [UInt8] { [v < 0 ? 1 : 0] + (0..<4).map { UInt8((abs(v) >> (8 * $0)) & 0xff) } }
         func str(_ s: String) -> [UInt8] { int(s.utf8.count) + Array(s.utf8) }
         var b = Array("PGDMP".utf8) + [1, minor, 0, 4, 8, format]
-        b += minor >= 15 ? [1] : int(-1)
+        b += minor >= 15 ? [UInt8(compression ?? 1)] : int(compression ?? -1)
         b += int(second) + int(minute) + int(hour) + int(day) + int(month) + int(year) + int(0)
         b += str("shop") + str("15.18") + str("15.18")
         return b
@@ -23,6 +24,25 @@ struct BackupFormatTests {
         #expect(h.createdAt(in: TimeZone(identifier: "UTC")!) == RFC3339.parse("2026-11-28T07:30:05Z"))
         #expect(h.createdAt(in: TimeZone(identifier: "Europe/Berlin")!) == RFC3339.parse("2026-11-28T06:30:05Z"))
         #expect(try ArchiveHeader.parse(Self.header(minor: 15)).databaseName == "shop")
+    }
+
+    @Test("the compression every archive version records: a gzip level before 1.15, an algorithm from 1.15 (pg_dump 16) on",
+          arguments: [(10, 6, DumpCompression.gzip), (12, 0, .none), (14, -1, .gzip), (14, 0, .none), (14, 9, .gzip),
+                      (15, 0, .none), (15, 1, .gzip), (15, 2, .lz4), (15, 3, .zstd),
+                      (16, 0, .none), (16, 1, .gzip), (16, 2, .lz4), (16, 3, .zstd)] as [(UInt8, Int, DumpCompression)])
+    func readsCompression(minor: UInt8, value: Int, expected: DumpCompression) throws {
+        let h = try ArchiveHeader.parse(Self.header(minor: minor, compression: value))
+        #expect(h.compression == expected)
+        // The fields after it are still read in their place.
+        #expect(h.databaseName == "shop")
+        #expect(h.pgDumpVersion == "15.18")
+        #expect(h.createdAt(in: TimeZone(identifier: "UTC")!) == RFC3339.parse("2026-11-28T07:30:05Z"))
+    }
+
+    @Test func refusesAnUnknownCompressionAlgorithm() {
+        #expect(throws: ArchiveHeader.ParseError.corrupt("unknown compression algorithm 4")) {
+            try ArchiveHeader.parse(Self.header(minor: 16, compression: 4))
+        }
     }
 
     @Test func rejectsDamagedHeaders() {

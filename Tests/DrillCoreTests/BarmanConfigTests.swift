@@ -47,6 +47,37 @@ struct BarmanConfigTests {
         #expect((d2?.settings as? BarmanSettings)?.config == nil)
     }
 
+    @Test("wal.connections and wal.window_mib tune the WAL delivery of pgbackrest, barman and barman-cloud drills; nothing else goes in their wal object")
+    func walTuning() throws {
+        let backups = [
+            #""kind": "pgbackrest", "stanza": "prod""#,
+            #""kind": "barman", "server": "pg""#,
+            #""kind": "barman-cloud", "location": "s3://b/barman", "server": "pg""#,
+        ]
+        func tuning(_ d: DrillConfig?) -> WALTuning? {
+            switch d?.settings {
+            case let s as PgBackRestSettings: s.wal
+            case let s as BarmanSettings: s.wal
+            case let s as BarmanCloudSettings: s.wal
+            default: nil
+            }
+        }
+        for backup in backups {
+            let (d, issues) = try parse(#"{ "version": 1, "tier": "critical", "backup": { \#(backup) }, "wal": { "connections": 8, "window_mib": 64 } }"#)
+            #expect(issues.isEmpty, "\(issues)")
+            #expect(tuning(d) == WALTuning(connections: 8, windowBytes: 64 << 20), "\(backup)")
+            let (plain, _) = try parse(#"{ "version": 1, "tier": "critical", "backup": { \#(backup) } }"#)
+            #expect(tuning(plain) == WALTuning(connections: 4, windowBytes: 1 << 30), "defaults: \(backup)")
+            let (_, bad) = try parse(#"{ "version": 1, "tier": "critical", "backup": { \#(backup) }, "wal": { "connections": 0, "window_mib": "big", "location": "/srv/wal" } }"#)
+            #expect(bad.count == 3, "\(bad)")
+            #expect(bad.contains { $0.contains("wal.connections: expected a whole number from 1 to 64") }, "\(bad)")
+            #expect(bad.contains { $0.contains("wal.window_mib: expected a whole number") }, "\(bad)")
+            #expect(bad.contains { $0.contains("wal.location: unknown key") && $0.contains("takes only connections and window_mib") }, "\(bad)")
+            let (_, notObject) = try parse(#"{ "version": 1, "tier": "critical", "backup": { \#(backup) }, "wal": 4 }"#)
+            #expect(notObject.contains { $0.contains("wal: expected an object") }, "\(notObject)")
+        }
+    }
+
     @Test func problemsNameTheKey() throws {
         let (_, issues) = try parse("""
             { "version": 1, "tier": "critical",
@@ -58,7 +89,7 @@ struct BarmanConfigTests {
             "backup.location: a barman-cloud location is an S3 URL, s3://bucket/prefix",
             "backup.server: expected a Barman server name",
             "backup.endpoint: must be an http:// or https:// URL without credentials",
-            "wal: not a key of a barman-cloud drill",
+            "wal.location: unknown key: a barman-cloud drill's WAL comes from its catalogue, so its wal object takes only connections and window_mib",
         ]
         for e in expected { #expect(issues.contains { $0.contains(e) }, "missing \(e) in \(issues)") }
         #expect(issues.count == expected.count, "\(issues)")

@@ -67,22 +67,31 @@ struct BarmanMethodTests {
             log.add("recover \(target.map { RFC3339.format($0) } ?? "latest")")
             return RecoveryOutcome(lastReplayedCommit: BarmanMethodTests.lastCommit, replayLSN: "0/9000000", timeline: 2, serverVersion: "15.18")
         }
-        func restore(_ settings: BarmanCloudSettings, backup id: String) async throws -> Int64 {
+        func restore(_ settings: BarmanCloudSettings, backup id: String) async throws -> BarmanRestoreOutcome {
             log.add("barman-cloud-restore \(id)")
-            return 1000
+            return BarmanRestoreOutcome(bytes: 1000, walSegmentSize: 16 << 20)
         }
-        func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64 {
-            log.add("import \(file.walName)\(file.compressed ? " (gunzip)" : "")")
-            return 10
+        func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, settings: BarmanCloudSettings,
+                        options: WALDeliveryOptions) async throws -> Int64 {
+            var bytes: Int64 = 0
+            for file in files {
+                if BarmanCloudWAL.needsTool(file) {
+                    log.add("barman-cloud-wal-restore \(file.walName)")
+                    bytes += 20
+                } else {
+                    log.add("import \(file.walName)\(file.compressed ? " (gunzip)" : "")")
+                    bytes += 10
+                }
+            }
+            return bytes
         }
-        func fetchWAL(_ settings: BarmanCloudSettings, walName: String) async throws -> Int64 {
-            log.add("barman-cloud-wal-restore \(walName)")
-            return 20
-        }
-        var copied: [BackupObject] = []
-        func restore(_ settings: BarmanSettings, backup id: String) async throws -> [BackupObject] {
+        func restore(_ settings: BarmanSettings, backup id: String) async throws -> BarmanRestoreOutcome {
             log.add("barman recover \(id)")
-            return copied
+            return BarmanRestoreOutcome(bytes: 1000, walSegmentSize: 16 << 20)
+        }
+        func deliverWAL(_ files: [WALArchive.File], options: WALDeliveryOptions) async throws -> Int64 {
+            for file in files { log.add("copy \(file.walName)") }
+            return files.reduce(0) { $0 + ($1.object.sizeBytes ?? 0) }
         }
     }
 
@@ -92,7 +101,7 @@ struct BarmanMethodTests {
         func listBackups(_ settings: BarmanCloudSettings) async throws -> (backups: [BarmanBackup], tool: String) {
             (backups, "barman-cloud-backup-list 3.4.0")
         }
-        func prepare(drill: DrillConfig) async throws -> any BarmanCloudScratch { scratch }
+        func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanCloudScratch { scratch }
     }
 
     static let listed = BarmanBackup(id: "20261201T210451", status: "DONE", endTime: RFC3339.parse("2026-12-01T21:04:55Z"),
@@ -211,6 +220,8 @@ struct BarmanMethodTests {
 
     struct ServerTool: BarmanTool {
         let scratch: Scratch
+        /// What `barman list-files --target wal` lists.
+        var wal: [BackupObject] = []
         var check = BarmanEvidence.Check(tool: "barman check-backup", ok: true)
         var verify = (check: BarmanEvidence.Check(tool: "barman verify-backup", ok: true), available: true)
         func version(_ settings: BarmanSettings) async -> String? { "barman 3.4.0" }
@@ -222,16 +233,16 @@ struct BarmanMethodTests {
         }
         func checkBackup(_ settings: BarmanSettings, id: String) async throws -> BarmanEvidence.Check { check }
         func verifyBackup(_ settings: BarmanSettings, id: String) async throws -> (check: BarmanEvidence.Check, available: Bool) { verify }
-        func walFiles(_ settings: BarmanSettings, id: String) async throws -> [BackupObject] { [] }
-        func prepare(drill: DrillConfig) async throws -> any BarmanServerScratch { scratch }
+        func walFiles(_ settings: BarmanSettings, id: String) async throws -> [BackupObject] { wal }
+        func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanServerScratch { scratch }
     }
 
     func runServer(_ configure: (inout ServerTool) -> Void) async -> (DrillReport, Scratch) {
         let scratch = Scratch()
-        scratch.copied = ["00000001000000000000000C", "00000001000000000000000D"].map {
-            BackupObject(uri: "/fake/wal/\($0)", name: $0, sizeBytes: 16 << 20, modifiedAt: Self.now, localPath: "/fake/wal/\($0)")
-        }
         var tool = ServerTool(scratch: scratch)
+        tool.wal = ["00000001000000000000000C", "00000001000000000000000D"].map {
+            BackupObject(uri: "/barman/wals/\($0)", name: $0, sizeBytes: 16 << 20, modifiedAt: Self.now, localPath: "/barman/wals/\($0)")
+        }
         configure(&tool)
         var d = deps(FakeStore(object: nil, head: []))
         d.methods.register(.barman, BarmanMethod(tool: tool))
@@ -243,7 +254,8 @@ struct BarmanMethodTests {
         let (r, scratch) = await runServer { _ in }
         #expect(r.status == .compliant, "\(r.findings)")
         #expect(r.phases.map(\.name) == ["fetch", "verify", "provision", "restore", "wal_fetch", "wal_replay", "checks"])
-        #expect(scratch.log.events == ["barman recover 20261201T210822", "recover latest", "teardown"])
+        #expect(scratch.log.events == ["barman recover 20261201T210822", "copy 00000001000000000000000C", "copy 00000001000000000000000D",
+                                       "recover latest", "teardown"])
         #expect(r.barman?.timeSource == "show_backup")
         #expect(r.barman?.checkBackup?.ok == true)
         #expect(r.wal?.segmentsFetched == 2)

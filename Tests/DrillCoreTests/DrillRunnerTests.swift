@@ -103,6 +103,10 @@ struct DrillRunnerTests {
         #expect(r.status == .failed)
         #expect(log.events.isEmpty)
         #expect(ExitCode(r.status) == .failed)
+        // Nothing was created, so nothing was left: the report must not alarm an auditor with "not removed".
+        #expect(r.scratch.removed && r.scratch.detail == "none was created", "\(r.scratch)")
+        let markdown = MarkdownReport.render(r)
+        #expect(!markdown.contains("not removed") && markdown.contains("none was created"), "\(markdown)")
     }
 }
 

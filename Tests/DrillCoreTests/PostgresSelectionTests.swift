@@ -72,6 +72,65 @@ import Testing
         #expect(e.message.contains("15.18 (/usr/lib/postgresql/15/bin)"))
     }
 
+    static func built(_ v: String, _ dir: String, reads: [DumpCompression]?) -> PostgresInstallation {
+        var i = install(v, dir)
+        i.compression = reads.map { CompressionSupport(algorithms: $0, source: "pg_config --configure") }
+        return i
+    }
+
+    static func need(_ v: String, _ c: DumpCompression?) -> VersionNeed {
+        VersionNeed(version: PostgresVersion(parsing: v)!, rule: .atLeast, source: "archive header", compression: c)
+    }
+
+    @Test func aCompressedArchiveGetsABuildThatReadsIt() {
+        let pg15 = Self.built("15.18", "/usr/lib/postgresql/15/bin", reads: [.gzip])
+        let pg17gzip = Self.built("17.2", "/opt/pg17/bin", reads: [.gzip])
+        let pg18 = Self.built("18.6", "/opt/pg18/bin", reads: [.gzip, .lz4, .zstd])
+        let inv = PostgresInventory(installations: [pg15, pg17gzip, pg18], searched: "test")
+        // The oldest major that fits would be 17, but it is built without lz4: 18 reads it.
+        #expect(PostgresSelection.choose(Self.need("16.4", .lz4), in: inv, needsServer: true) == pg18)
+        #expect(PostgresSelection.choose(Self.need("16.4", .zstd), in: inv, needsServer: true) == pg18)
+        #expect(PostgresSelection.choose(Self.need("16.4", .gzip), in: inv, needsServer: true) == pg17gzip)
+        #expect(PostgresSelection.choose(Self.need("16.4", DumpCompression.none), in: inv, needsServer: true) == pg17gzip)
+        #expect(PostgresSelection.choose(Self.need("15.4", .gzip), in: inv, needsServer: true) == pg15)
+        // A build without zlib cannot read gzip archives (pg_dump's default).
+        let noZlib = Self.built("17.3", "/opt/nozlib/bin", reads: [])
+        let inv2 = PostgresInventory(installations: [noZlib, pg18], searched: "test")
+        #expect(PostgresSelection.choose(Self.need("17.0", .gzip), in: inv2, needsServer: true) == pg18)
+        #expect(PostgresSelection.choose(Self.need("17.0", DumpCompression.none), in: inv2, needsServer: true) == noZlib)
+    }
+
+    @Test func aBuildKnownToReadTheCompressionComesBeforeOneNotKnown() {
+        let unknown17 = Self.built("17.2", "/opt/pg17/bin", reads: nil)
+        let lz4_18 = Self.built("18.6", "/opt/pg18/bin", reads: [.gzip, .lz4])
+        let gzip18 = Self.built("18.6", "/opt/pg18/bin", reads: [.gzip])
+        #expect(PostgresSelection.choose(Self.need("17.2", .lz4), in: PostgresInventory(installations: [unknown17, lz4_18], searched: "t"),
+                                         needsServer: true) == lz4_18)
+        // Unknown may read it (its pg_restore then says for itself); known to lack it never does.
+        #expect(PostgresSelection.choose(Self.need("17.2", .lz4), in: PostgresInventory(installations: [gzip18, unknown17], searched: "t"),
+                                         needsServer: true) == unknown17)
+        #expect(PostgresSelection.choose(Self.need("17.2", .lz4), in: PostgresInventory(installations: [gzip18], searched: "t"),
+                                         needsServer: true) == nil)
+    }
+
+    @Test func noneFitsNamesTheCompressionAndWhatEachInstallationLacks() {
+        let inv = PostgresInventory(installations: [Self.built("15.18", "/usr/lib/postgresql/15/bin", reads: [.gzip]),
+                                                    Self.built("18.6", "/opt/pg18/bin", reads: [.gzip]),
+                                                    Self.install("18.6", "/opt/clients/bin", server: false)],
+                                    searched: "DRILL_PG_BINDIR")
+        let e = PostgresSelection.noneFits(Self.need("17.12", .lz4), in: inv, needsServer: true)
+        #expect(e.code == .noPostgres)
+        #expect(e.message.contains("the backup needs PostgreSQL 17 or newer built with lz4 (written by pg_dump 17.12, lz4-compressed, from the archive header)"),
+                "\(e.message)")
+        #expect(e.message.contains("15.18 (/usr/lib/postgresql/15/bin): older than 17"))
+        #expect(e.message.contains("18.6 (/opt/pg18/bin): built without lz4 (pg_config --configure)"))
+        #expect(e.message.contains("18.6 (/opt/clients/bin): client tools only"))
+        #expect(e.message.contains("install PostgreSQL 17 or newer built with lz4"))
+        let gzip = PostgresSelection.noneFits(Self.need("17.12", .gzip), in: PostgresInventory(
+            installations: [Self.built("17.1", "/opt/nozlib/bin", reads: [])], searched: "t"), needsServer: true)
+        #expect(gzip.message.contains("17.1 (/opt/nozlib/bin): built without zlib"), "\(gzip.message)")
+    }
+
     @Test func readsAPlainDumpsHeaderComments() throws {
         let sql = """
             --
@@ -109,6 +168,16 @@ import Testing
         #expect(text.contains("\"backup_version\" : \"18.6\""))
         #expect(text.contains("\"rule\" : \"at_least\""))
         #expect(try DrillReport.decoder().decode(PostgresChoice.self, from: data) == choice)
+        #expect(!text.contains("compression"))
+
+        let lz4 = PostgresChoice(need: Self.need("17.12", .lz4), chosen: Self.built("17.12", "/opt/pg17/bin", reads: [.gzip, .lz4, .zstd]),
+                                 inventory: Self.inventory)
+        let lz4Data = try DrillReport.encoder().encode(lz4)
+        let lz4Text = String(decoding: lz4Data, as: UTF8.self)
+        #expect(lz4Text.contains("\"compression\" : \"lz4\""))
+        #expect(lz4Text.contains("\"compression_support\" : {"))
+        #expect(lz4Text.contains("\"source\" : \"pg_config --configure\""))
+        #expect(try DrillReport.decoder().decode(PostgresChoice.self, from: lz4Data) == lz4)
     }
 
     @Test func restorePostgresMustBeAnAbsoluteFolder() throws {

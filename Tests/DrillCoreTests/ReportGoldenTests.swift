@@ -17,12 +17,14 @@ struct ReportGoldenTests {
                           partialUnexpectedList: [.string("not-an-email")], reason: "1 of 8 non-NULL values unexpected").record(into: &e)
         e.expectation = "expect_column_values_to_match_regex"
         r.checks.append(e)
-        r.postgres = choice(VersionNeed(version: PostgresVersion(major: 15, minor: 18), rule: .atLeast, source: "archive header"))
+        r.postgres = choice(VersionNeed(version: PostgresVersion(major: 15, minor: 18), rule: .atLeast, source: "archive header",
+                                        compression: .gzip))
         return r
     }
 
     static func choice(_ need: VersionNeed) -> PostgresChoice {
-        let pg15 = PostgresInstallation(directory: "/usr/lib/postgresql/15/bin", version: PostgresVersion(major: 15, minor: 18), origin: "/usr/lib/postgresql")
+        let pg15 = PostgresInstallation(directory: "/usr/lib/postgresql/15/bin", version: PostgresVersion(major: 15, minor: 18), origin: "/usr/lib/postgresql",
+                                        compression: CompressionSupport(algorithms: [.gzip], source: "pg_config --configure"))
         let pg18 = PostgresInstallation(directory: "/opt/pg18/bin", version: PostgresVersion(major: 18, minor: 6), origin: "PATH")
         return PostgresChoice(need: need, chosen: need.version.major == 18 ? pg18 : pg15,
                               inventory: PostgresInventory(installations: [pg18, pg15], searched: "PATH, /usr/lib/postgresql/*/bin"))
@@ -33,6 +35,8 @@ struct ReportGoldenTests {
         r.backup.format = "dumpall"
         r.restore.tool = "psql (pg_dumpall)"
         r.restore.databases = [.init(name: "postgres", sizeBytes: 7_545_347), .init(name: "shop", sizeBytes: 9_012_224)]
+        r.postgres?.compression = nil  // a plain cluster dump: no archive header, no pg_dump compression
+        r.postgres?.compressionSupport = nil
         return r
     }
 

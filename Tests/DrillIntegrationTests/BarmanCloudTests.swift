@@ -9,12 +9,14 @@ import Testing
 /// Serialized: the tests share the cluster and reason about what its archive holds.
 @Suite("barman-cloud drills", .serialized, .timeLimit(.minutes(5)))
 struct BarmanCloudTests {
-    static func drill(_ h: BarmanCloudSource.Handle, target: String? = nil, checks: String) -> String {
+    static func drill(_ h: BarmanCloudSource.Handle, target: String? = nil, checks: String, endpoint: String? = nil,
+                      wal: String? = nil) -> String {
         """
         { "version": 1, "tier": "critical",
           "backup": { "kind": "barman-cloud", "location": "\(h.location)", "server": "\(BarmanCloudSource.server)",
-                      "endpoint": "\(h.moto.endpoint)", "region": "us-east-1" },
+                      "endpoint": "\(endpoint ?? h.moto.endpoint)", "region": "us-east-1" },
           \(target.map { #""recovery": { "target": "\#($0)" },"# } ?? "")
+          \(wal.map { #""wal": \#($0),"# } ?? "")
           "database": "\(BarmanCloudSource.database)",
           "restore": { "profile": "fast" },
           "checks": \(checks) }
@@ -31,10 +33,11 @@ struct BarmanCloudTests {
 
     /// Runs `drill <arguments>` with moto's credentials (or `secret` instead of the right one) in the environment.
     static func drillBinary(_ arguments: [String], _ h: BarmanCloudSource.Handle, folder: TempFolder,
-                            secret: String? = nil) async throws -> DrillBinary.Run {
+                            secret: String? = nil, progressLines: Bool = false) async throws -> DrillBinary.Run {
         var env = h.moto.environment
         if let secret { env["AWS_SECRET_ACCESS_KEY"] = secret }
         env["DRILL_SCRATCH_DIR"] = folder.sub("scratch")
+        if progressLines { env["DRILL_PROGRESS_SECONDS"] = "0" }
         return try await DrillBinary.run(arguments, environment: env, unset: ["PG*", "DRILL_*", "AWS_*"])
     }
 
@@ -49,11 +52,14 @@ struct BarmanCloudTests {
 
         let folder = TempFolder("bcloud")
         let checks = "[\(Self.count("before-backup", equals: 200)), \(Self.count(tag, equals: 300)), \(Self.noCredentialsInServer)]"
-        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: checks)])
+        // A WAL window smaller than a segment: each segment is fetched after replay took the one before.
+        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: checks, wal: #"{ "window_mib": 1 }"#)])
         let archive = folder.sub("archive")
-        let run = try await Self.drillBinary(["run", "ledger", "--config", config.directory, "--archive", archive], h, folder: folder)
+        let run = try await Self.drillBinary(["run", "ledger", "--config", config.directory, "--archive", archive], h, folder: folder,
+                                             progressLines: true)
         #expect(run.exitCode == 0, "\(run.output)")
         #expect(!run.output.contains(h.moto.secretAccessKey))
+        expectReplayProgressLines(run.stderr)
 
         let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
         #expect(report.status == .compliant, "findings: \(report.findings)")
@@ -65,6 +71,10 @@ struct BarmanCloudTests {
         #expect((try JSONSerialization.jsonObject(with: stored) as? [String: Any])?["barman"] is [String: Any])
         #expect(report.checks.map(\.observed) == ["200", "300", "0"])
         #expect(report.phases.map(\.name) == ["fetch", "provision", "restore", "wal_fetch", "wal_replay", "checks"])
+        expectWALFetchOverlapsReplay(report)
+        printPhases("barman-cloud latest (window 1 MiB)", report)
+        #expect(report.postgres?.backupVersion?.major == 15 && report.postgres?.version.major == 15,
+                "the backup's major, from its backup.info: \(String(describing: report.postgres))")
         #expect(report.measured.recoveryPointSource == "wal_replay")
         let rp = try #require(report.measured.recoveryPoint)
         #expect(abs(rp.timeIntervalSince(lastCommit)) < 1, "recovery point \(rp) vs last commit \(lastCommit)")
@@ -100,6 +110,7 @@ struct BarmanCloudTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("\"backup\" : \"\(h.location)/\(BarmanCloudSource.server)/base/\(h.firstBackup)/\""), "\(plan.stdout)")
         #expect(plan.stdout.contains("barman-cloud WAL archive, newest segment"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("barman-cloud backup.info"), "the backup's version: \(plan.stdout)")
     }
 
     @Test("a wrong secret fails the drill clearly (exit 3) and shows nowhere")
@@ -150,6 +161,34 @@ struct BarmanCloudTests {
         #expect(chosen >= end.addingTimeInterval(-0.001) && chosen <= last.addingTimeInterval(0.001), "\(end) ≤ \(chosen) ≤ \(last)")
         let rp = try #require(report.measured.recoveryPoint)
         #expect(rp <= chosen.addingTimeInterval(0.001), "recovery point \(rp) after the target \(chosen)")
+        #expect(try await source.bucketListing() == before)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a WAL segment gone from the bucket after drill listed it (404): the drill fails naming it, and replay stopped before it")
+    func walRemovedMidArchive() async throws {
+        let source = BarmanCloudSource.shared
+        let h = try await source.start()
+        let tag = "G\(UUID().uuidString.prefix(6))"
+        var segments: [String] = []
+        for i in 0..<3 {
+            try await h.production.insert(batch: "\(tag)-\(i)", rows: 10, into: BarmanCloudSource.database)
+            segments.append(try await source.archiveWAL())
+        }
+        let missing = segments[1]
+        let proxy = try await FaultProxy(upstreamPort: URL(string: h.moto.endpoint)!.port!, match: missing, faults: ["404", "404", "404"])
+        defer { proxy.stop() }
+        let before = try await source.bucketListing()
+
+        let folder = TempFolder("bcloud-gap")
+        let json = Self.drill(h, checks: "[]", endpoint: proxy.endpoint, wal: #"{ "connections": 2, "window_mib": 1 }"#)
+        let config = try ConfigFixture(in: folder, drills: ["ledger": json])
+        let archive = folder.sub("archive")
+        let run = try await Self.drillBinary(["run", "ledger", "--config", config.directory, "--archive", archive], h, folder: folder)
+        #expect(run.exitCode == 3, "\(run.output)")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        expectGapDuringReplay(report, missing: missing, firstMissing: report.wal?.firstMissingSegment, replayedTo: report.wal?.replayedTo)
+        #expect(try await proxy.log().contains { $0.path.contains(missing) && $0.fault == "404" })
         #expect(try await source.bucketListing() == before)
         expectNothingLeft(folder)
     }

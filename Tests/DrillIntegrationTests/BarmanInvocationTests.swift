@@ -18,7 +18,8 @@ struct BarmanInvocationTests {
         #expect(BarmanInvocation.walFiles(server, id: "X")
             == ["-c", "/etc/barman/prod.conf", "-f", "json", "list-files", "--target", "wal", "pg", "X"])
         #expect(BarmanInvocation.recover(BarmanSettings(server: "pg"), id: "X", destination: "/scratch/drill-barman-1/data")
-            == ["recover", "pg", "X", "/scratch/drill-barman-1/data"], "no target options: drill writes the recovery settings")
+            == ["recover", "--get-wal", "pg", "X", "/scratch/drill-barman-1/data"],
+                "no target options: drill writes the recovery settings; no WAL copied: drill delivers it")
     }
 
     @Test func barmanEnvironment() {

@@ -8,11 +8,12 @@ import Testing
 /// `barman backup` of a production cluster). Serialized: the tests share the server and its catalogue.
 @Suite("barman server drills", .serialized, .timeLimit(.minutes(5)))
 struct BarmanTests {
-    static func drill(_ h: BarmanServerSource.Handle, target: String? = nil, checks: String) -> String {
+    static func drill(_ h: BarmanServerSource.Handle, target: String? = nil, checks: String, wal: String? = nil) -> String {
         """
         { "version": 1, "tier": "critical",
           "backup": { "kind": "barman", "server": "\(BarmanServerSource.server)", "config": "\(h.config)" },
           \(target.map { #""recovery": { "target": "\#($0)" },"# } ?? "")
+          \(wal.map { #""wal": \#($0),"# } ?? "")
           "database": "\(BarmanServerSource.database)",
           "restore": { "profile": "fast" },
           "checks": \(checks) }
@@ -30,17 +31,23 @@ struct BarmanTests {
 
         let folder = TempFolder("bsrv")
         let checks = "[\(BarmanCloudTests.count("before-backup", equals: 200)), \(BarmanCloudTests.count(tag, equals: 250))]"
-        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: checks)])
+        // A WAL window smaller than a segment: each segment is copied after replay took the one before.
+        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: checks, wal: #"{ "window_mib": 1 }"#)])
         let archive = folder.sub("archive")
         let run = try await DrillBinary.run(["run", "ledger", "--config", config.directory, "--archive", archive],
-                                            environment: ["DRILL_SCRATCH_DIR": folder.sub("scratch")])
+                                            environment: ["DRILL_SCRATCH_DIR": folder.sub("scratch"), "DRILL_PROGRESS_SECONDS": "0"])
         #expect(run.exitCode == 0, "\(run.output)")
+        expectReplayProgressLines(run.stderr)
 
         let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.method == .barman)
         #expect(report.checks.map(\.observed) == ["200", "250"])
         #expect(report.phases.map(\.name) == ["fetch", "verify", "provision", "restore", "wal_fetch", "wal_replay", "checks"])
+        expectWALFetchOverlapsReplay(report)
+        printPhases("barman latest (window 1 MiB)", report)
+        #expect(report.postgres?.backupVersion?.major == 15 && report.postgres?.backupVersionSource == "barman show-backup"
+                    && report.postgres?.version.major == 15, "\(String(describing: report.postgres))")
         #expect(report.measured.recoveryPointSource == "wal_replay")
         let rp = try #require(report.measured.recoveryPoint)
         #expect(abs(rp.timeIntervalSince(lastCommit)) < 1, "recovery point \(rp) vs last commit \(lastCommit)")
@@ -72,6 +79,7 @@ struct BarmanTests {
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("\"backup\" : \"barman://\(BarmanServerSource.server)/\(h.firstBackup)\""), "\(plan.stdout)")
         #expect(plan.stdout.contains("barman WAL archive, newest segment"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("15.") && plan.stdout.contains("barman show-backup"), "the backup's version: \(plan.stdout)")
     }
 
     @Test("point-in-time recovery to a timestamp between two batches: the first is present, the second absent")
@@ -104,6 +112,34 @@ struct BarmanTests {
         let rp = try #require(report.measured.recoveryPoint)
         #expect(abs(rp.timeIntervalSince(firstCommit)) < 0.01, "recovery point \(rp) vs first commit \(firstCommit)")
         #expect(try await source.homeListing() == before)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a WAL file removed from Barman's catalogue folder mid-archive: the drill fails naming it, and replay stopped before it")
+    func walRemovedMidArchive() async throws {
+        let source = BarmanServerSource.shared
+        let h = try await source.start()
+        let tag = "G\(UUID().uuidString.prefix(6))"
+        var segments: [String] = []
+        for i in 0..<3 {
+            try await h.production.insert(batch: "\(tag)-\(i)", rows: 10, into: BarmanServerSource.database)
+            segments.append(try await source.archiveWAL())
+        }
+        let missing = segments[1]
+        // Barman's catalogue (xlog.db) still lists it; its file is gone. Put back afterwards: the tests share Barman.
+        let path = (h.barmanHome as NSString).appendingPathComponent("\(BarmanServerSource.server)/wals/\(missing.prefix(16))/\(missing)")
+        let aside = path + ".drill-test-aside"
+        try FileManager.default.moveItem(atPath: path, toPath: aside)
+        defer { try? FileManager.default.moveItem(atPath: aside, toPath: path) }
+
+        let folder = TempFolder("bsrv-gap")
+        let config = try ConfigFixture(in: folder, drills: ["ledger": Self.drill(h, checks: "[]", wal: #"{ "connections": 2, "window_mib": 1 }"#)])
+        let archive = folder.sub("archive")
+        let run = try await DrillBinary.run(["run", "ledger", "--config", config.directory, "--archive", archive],
+                                            environment: ["DRILL_SCRATCH_DIR": folder.sub("scratch")])
+        #expect(run.exitCode == 3, "\(run.output)")
+        let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+        expectGapDuringReplay(report, missing: missing, firstMissing: report.wal?.firstMissingSegment, replayedTo: report.wal?.replayedTo)
         expectNothingLeft(folder)
     }
 }

@@ -75,6 +75,20 @@ struct CommandLineTests {
         expectNothingLeft(folder)
     }
 
+    @Test("validate lists each drill with its method named once")
+    func validateListing() async throws {
+        let folder = TempFolder("validcfg")
+        let config = try ConfigFixture(in: folder, drills: [
+            "prod": #"{ "version": 1, "tier": "critical", "backup": { "kind": "pgbackrest", "stanza": "prod" }, "database": "shop" }"#,
+            "shop": #"{ "version": 1, "tier": "standard", "backup": { "location": "/srv/backups/shop" } }"#,
+        ])
+        let r = try await DrillBinary.run(["validate", "--config", config.directory])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("prod: tier critical, pgbackrest stanza prod, repo 1, target embedded"), "\(r.stdout)")
+        #expect(r.stdout.contains("shop: tier standard, dump /srv/backups/shop, target embedded"), "\(r.stdout)")
+        #expect(!r.stdout.contains("pgbackrest pgbackrest"), "\(r.stdout)")
+    }
+
     @Test("a malformed config exits 2 and names the file and the key")
     func malformedConfig() async throws {
         let folder = TempFolder("badcfg")
@@ -180,6 +194,78 @@ struct PlanCommandTests {
         #expect(after.stdout.contains("within the RPO target of 5m"))
         #expect(after.stdout.contains("last measured RTO: "))
         #expect(!after.stdout.contains("none in the archive"))
+    }
+
+    @Test("plan shows the PostgreSQL version inside compressed and encrypted dumps, reading only their head (a stalled download does not hold it); a wrong key is that drill's problem and never shows")
+    func planInsideLayers() async throws {
+        let folder = TempFolder("plan-enc")
+        let keys = folder.sub("keys"), scratch = folder.sub("scratch")
+        func into(_ dir: String, _ name: String) -> String { (folder.sub(dir) as NSString).appendingPathComponent(name) }
+        let plain = try await Shop.shared.dump(.plain)
+        try await EncodedDumps.compress(plain, with: .zstd, to: into("zstd", "shop.sql.zst"))
+        _ = try copy(try await Shop.shared.dump(.plainGzip), into: folder.sub("gzip"), as: "shop.sql.gz")
+        let (identity, recipient) = try await EncodedDumps.ageIdentity(in: keys)
+        let (wrong, _) = try await EncodedDumps.ageIdentity(in: keys, name: "wrong.key")
+        try await EncodedDumps.ageEncrypt(try await Shop.shared.dump(.custom), to: recipient, into: into("age", "shop.dump.age"))
+        try await EncodedDumps.ageEncrypt(try await DumpAllTests.Cluster.shared.dump(), to: recipient, into: into("cluster", "shop-cluster.sql.age"))
+        let home = try await EncodedDumps.gnupgHome(email: "plan@drill.invalid")
+        defer { Task { await EncodedDumps.removeGnuPGHome(home) } }
+        try await EncodedDumps.gpgEncrypt(plain, home: home, to: "plan@drill.invalid", into: into("gpg", "shop.sql.gpg"))
+        // Served over HTTP by a proxy that sends the first 400 kB of each GET, then nothing: enough for zstd's first
+        // input buffer (128 KiB) and far from the whole dump (a table of random text compresses little).
+        let bulk = folder.file("bulk.sql")
+        try await EncodedDumps.bulkDump("plan_bulk", rows: 60_000, format: .plain, to: bulk)
+        let served = into("served", "shop.sql.zst")
+        try await EncodedDumps.compress(bulk, with: .zstd, to: served)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: served)[.size] as? Int)
+        #expect(size > 1_000_000, "the stall cuts the download short (\(size) bytes)")
+        let http = try await StaticHTTPServer(directory: (served as NSString).deletingLastPathComponent)
+        defer { http.stop() }
+        let proxy = try await FaultProxy(upstreamPort: http.port, match: "shop.sql.zst", faults: Array(repeating: "stall:400000", count: 10))
+        defer { proxy.stop() }
+        let age = #"{ "age_identity": "\#(identity)" }"#
+        let config = try ConfigFixture(in: folder, drills: [
+            "zstd": encodedDrill(location: folder.sub("zstd")),
+            "gzip": encodedDrill(location: folder.sub("gzip")),
+            "age": encodedDrill(location: folder.sub("age"), decrypt: age),
+            "agewrong": encodedDrill(location: folder.sub("age"), decrypt: #"{ "age_identity": "\#(wrong)" }"#),
+            "cluster": encodedDrill(location: folder.sub("cluster"), decrypt: age),
+            "gpg": encodedDrill(location: folder.sub("gpg"), decrypt: #"{ "gpg_homedir": "\#(home)" }"#),
+            "stalled": encodedDrill(location: "\(proxy.endpoint)/shop.sql.zst"),
+        ])
+        let archive = folder.sub("archive")
+        let run = try await DrillBinary.run(["plan", "--json", "--config", config.directory, "--archive", archive], environment: ["TMPDIR": scratch])
+        #expect(run.exitCode == 0, "\(run.output)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.output)")
+        func entry(_ name: String) -> [String: Any] { entries.first { $0["drill"] as? String == name } ?? [:] }
+        for (drill, source) in [("zstd", "plain dump's header comment inside zstd"), ("gzip", "plain dump's header comment inside gzip"),
+                                ("age", "archive header inside age, gzip-compressed"), ("cluster", "cluster dump's header comment inside age"),
+                                ("gpg", "plain dump's header comment inside openpgp"), ("stalled", "plain dump's header comment inside zstd")] {
+            let e = entry(drill)
+            let backup = e["postgres_backup"] as? String ?? ""
+            #expect(backup.hasPrefix("15.") && backup.hasSuffix("(\(source))"), "\(drill): \(e)")
+            #expect((e["postgres_restore"] as? String)?.hasPrefix("15.") == true, "\(drill): \(e)")
+            #expect(e["problem"] == nil, "\(drill): \(e)")
+        }
+        let refused = entry("agewrong")
+        #expect(refused["postgres_backup"] == nil)
+        #expect(refused["backup"] as? String != nil, "the backup itself is still shown: \(refused)")
+        let problem = refused["postgres_problem"] as? String ?? ""
+        #expect(problem.contains("(decryption_failed)") && problem.contains("age could not decrypt shop.dump.age"), "\(refused)")
+        #expect(!run.output.contains("AGE-SECRET-KEY") && !run.output.contains("PRIVATE KEY"))
+        // Only the head was read: the stalled download was given up (never resumed from where it stalled).
+        let gets = try await proxy.log().filter { $0.method == "GET" && $0.path.hasSuffix("shop.sql.zst") }
+        #expect(gets.contains { $0.range == nil }, "the streamed download: \(gets)")
+        #expect(gets.allSatisfy { $0.range == nil || $0.range!.hasPrefix("bytes=0-") }, "no resumed download: \(gets)")
+        // Nothing left: no decoder, no gpg-agent, no private GnuPG home, no run record.
+        #expect(EncodedDumps.gpgAgents(homeContaining: scratch).isEmpty, "gpg-agent left running")
+        #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
+        #expect(!FileManager.default.fileExists(atPath: (scratch as NSString).appendingPathComponent(".drill-runs")))
+
+        let text = try await DrillBinary.run(["plan", "agewrong", "zstd", "--config", config.directory, "--archive", archive], environment: ["TMPDIR": scratch])
+        #expect(text.stdout.contains("postgres: backup version unknown; PROBLEM — cannot read the backup's version (decryption_failed): age could not decrypt shop.dump.age"),
+                "\(text.output)")
+        #expect(text.stdout.contains("(plain dump's header comment inside zstd); would restore with PostgreSQL 15."), "\(text.output)")
     }
 
     @Test("no usable PostgreSQL is a failed drill (exit 3) with a clear message")

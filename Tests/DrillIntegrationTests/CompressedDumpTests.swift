@@ -132,7 +132,7 @@ struct CompressedDumpTests {
     func customCompressedBy18(inside: String, wrap: Codec?) async throws {
         let folder = TempFolder("cmp18-\(inside)")
         let backups = folder.sub("backups")
-        let db = try await Shop18.shared.database()
+        let db = try await VersionedShop.pg18.database()
         let dump = folder.file("shop18.dump")
         try await PostgreSQL18.source.dump(db, ["-Fc", "-Z", inside, "-f", dump])
         let target = (backups as NSString).appendingPathComponent("shop18-nightly")

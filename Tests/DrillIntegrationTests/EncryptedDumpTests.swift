@@ -5,22 +5,28 @@ import Foundation
 import Logging
 import Testing
 
-/// Looks for a marker string in every file under some folders when a phase starts (the restore is done, the scratch
-/// database is live): proof that the decoded plaintext never reached the disk there.
+/// Looks for a marker string in every file under some folders when phases start (`restore`: the fetch is done;
+/// `checks`: the restore is done, the scratch database is live): proof that the decoded plaintext never reached the
+/// disk there.
 final class ScanOnPhase: PhaseObserver, @unchecked Sendable {
-    let phase: PhaseName, roots: [String], marker: String
+    let phases: [PhaseName], roots: [String], marker: String
     private let lock = NSLock()
-    private var _hits: [String]?
-    init(_ phase: PhaseName, roots: [String], marker: String) {
-        (self.phase, self.roots, self.marker) = (phase, roots, marker)
+    private var _hits: [PhaseName: [String]] = [:]
+    convenience init(_ phase: PhaseName, roots: [String], marker: String) {
+        self.init(phases: [phase], roots: roots, marker: marker)
     }
-    /// Files holding the marker; nil when the phase never started.
-    var hits: [String]? { lock.withLock { _hits } }
+    init(phases: [PhaseName], roots: [String], marker: String) {
+        (self.phases, self.roots, self.marker) = (phases, roots, marker)
+    }
+    /// Files holding the marker, at any of the phases; nil when one of them never started.
+    var hits: [String]? {
+        lock.withLock { phases.allSatisfy { _hits[$0] != nil } ? phases.flatMap { _hits[$0]! } : nil }
+    }
     func drillStarted(_ drill: String, tier: String) {}
     func phaseStarted(_ p: PhaseName, detail: String) {
-        guard p == phase else { return }
+        guard phases.contains(p) else { return }
         let found = roots.flatMap { EncodedDumps.files(under: $0, containing: marker) }
-        lock.withLock { _hits = found }
+        lock.withLock { _hits[p] = found }
     }
     func phaseFinished(_ phase: PhaseName, seconds: Double, ok: Bool, detail: String) {}
     func transfer(done: Int64, total: Int64?) {}

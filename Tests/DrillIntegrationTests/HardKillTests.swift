@@ -277,4 +277,75 @@ struct HardKillTests {
         #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
         await source.stop()
     }
+
+    /// The paths of the private GnuPG homes a drill's run records (kind `gnupg`) under `scratch`.
+    static func registeredGnuPGHomes(_ scratch: String) -> [String] {
+        let dir = (scratch as NSString).appendingPathComponent(".drill-runs")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }.flatMap { name -> [String] in
+            guard let data = FileManager.default.contents(atPath: (dir as NSString).appendingPathComponent(name)),
+                  let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let items = record["items"] as? [[String: Any]] else { return [] }
+            return items.filter { $0["kind"] as? String == "gnupg" }.flatMap { $0["paths"] as? [String] ?? [] }
+        }
+    }
+
+    @Test("SIGKILL while gpg decrypts: the private GnuPG home and its gpg-agent outlive drill; drill cleanup, or the next run, stops the agent, deletes the copy and names it",
+          arguments: ["cleanup", "next run"])
+    func killWhileDecrypting(then: String) async throws {
+        let folder = TempFolder("kill9gpg")
+        let home = try await EncodedDumps.gnupgHome(email: "kill@drill.invalid")
+        defer { Task { await EncodedDumps.removeGnuPGHome(home) } }
+        let served = folder.sub("served"), backups = folder.sub("backups")
+        let encrypted = (served as NSString).appendingPathComponent("shop.dump.gpg")
+        let dump = folder.file("bulk.dump")
+        try await EncodedDumps.bulkDump("kill_gpg_\(then == "cleanup" ? "c" : "n")", rows: 60_000, format: .custom, to: dump)
+        try await EncodedDumps.gpgEncrypt(dump, home: home, to: "kill@drill.invalid", into: encrypted)
+        _ = try copy(encrypted, into: backups, as: "shop.dump.gpg")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: encrypted)[.size] as? Int)
+        #expect(size > 1_000_000, "the stall cuts the download short (\(size) bytes)")
+        // The first 100 kB of each download, then silence: the kill lands while gpg decrypts.
+        let http = try await StaticHTTPServer(directory: served)
+        defer { http.stop() }
+        let proxy = try await FaultProxy(upstreamPort: http.port, match: "shop.dump.gpg", faults: Array(repeating: "stall:100000", count: 6))
+        defer { proxy.stop() }
+        let decrypt = #"{ "gpg_homedir": "\#(home)" }"#
+        let scratch = folder.sub("scratch"), archive = folder.sub("archive")
+        let checks = #"[ { "name": "bulk", "sql": "SELECT count(*) FROM bulk", "expect": { "equals": 60000 } } ]"#
+        let config = try ConfigFixture(in: folder, drills: ["shop": encodedDrill(location: "\(proxy.endpoint)/shop.dump.gpg", decrypt: decrypt, checks: checks)])
+        let child = try DrillBinary.start(["run", "shop", "--config", config.directory, "--archive", archive], environment: ["TMPDIR": scratch])
+        let watcher = StreamWatcher(try #require(child.stderrPipe))
+        #expect(await Self.waitFor("restore: started", in: watcher, of: child, timeout: 300), "\(watcher.contents)")
+        let copyPath = try #require(Self.registeredGnuPGHomes(scratch).first, "the private GnuPG home is in the run registry")
+        #expect(copyPath.hasPrefix(scratch + "/drill-gnupg-"))
+        let agents = EncodedDumps.gpgAgents(homeContaining: copyPath).compactMap { RunItem.Process.of($0) }
+        #expect(!agents.isEmpty, "gpg-agent runs on the copy while gpg decrypts")
+        kill(child.pid, SIGKILL)
+        _ = await child.wait()
+        try await Task.sleep(for: .seconds(1))
+        #expect(agents.allSatisfy { ProcessTable.isAlive(pid: $0.pid, startTicks: $0.startTicks) }, "gpg-agent outlives drill (a daemon)")
+        #expect(FileManager.default.fileExists(atPath: copyPath))
+
+        let finding: String
+        if then == "cleanup" {
+            let cleanup = try await DrillBinary.run(["cleanup"], environment: ["TMPDIR": scratch])
+            #expect(cleanup.exitCode == 0, "\(cleanup.output)")
+            #expect(cleanup.stdout.contains("(drill shop) died without a report: removed 1 scratch cluster, 1 private GnuPG home (gpg-agent stopped)"),
+                    "\(cleanup.output)")
+            #expect(cleanup.stdout.contains(copyPath), "names the copy: \(cleanup.output)")
+            finding = try #require(RunCleanup.pendingNotices(scratchRoot: scratch).first { $0.pid == child.pid }).finding
+        } else {
+            let next = try ConfigFixture(in: folder, drills: ["shop": encodedDrill(location: backups, decrypt: decrypt, checks: checks)])
+            let run = try await DrillBinary.run(["run", "shop", "--config", next.directory, "--archive", archive], environment: ["TMPDIR": scratch])
+            #expect(run.exitCode == 0, "\(run.output)")
+            let report = try #require(try await ReportArchive(storage: LocalArchiveStorage(root: archive)).reports().reports.first?.report)
+            #expect(report.status == .compliant, "\(report.findings)")
+            finding = try #require(report.findings.first { $0.hasPrefix("The previous run, pid \(child.pid) started ") }, "\(report.findings)")
+        }
+        #expect(finding.contains("its private GnuPG home (the copy of backup.decrypt.gpg_homedir) \(copyPath) was deleted after its gpg-agent was stopped"),
+                "\(finding)")
+        #expect(await Self.waitGone(agents, within: 10).isEmpty, "gpg-agent still running on the removed copy")
+        #expect(!FileManager.default.fileExists(atPath: copyPath))
+        #expect(Leftovers.scratchEntries(in: scratch).isEmpty, "\(Leftovers.scratchEntries(in: scratch))")
+        #expect(Self.registeredGnuPGHomes(scratch).isEmpty)
+    }
 }

@@ -7,7 +7,11 @@ import Testing
 @Suite("Incremental base backups (PostgreSQL 17+): the chain is combined with pg_combinebackup, then recovered",
        .serialized, .timeLimit(.minutes(8)))
 struct IncrementalBackupTests {
-    let source = PostgreSQL18.source
+    /// A PostgreSQL 18 source of this suite's own: the shared one (`PostgreSQL18.source`) is written to by suites that
+    /// run at the same time, and their commits archived while this suite's drill runs would move the recovery point
+    /// away from the last batch this suite wrote.
+    static let ownSource = PhysicalSource(binaries: { try PostgreSQL18.binaries() }, settings: [("summarize_wal", "on")])
+    let source = IncrementalBackupTests.ownSource
 
     /// A full backup and two incrementals of a PostgreSQL 18 source under `<folder>/backups` (`full`, `incr1`,
     /// `incr2`, plain format, each labelled with its name), with a batch of rows written before each incremental and

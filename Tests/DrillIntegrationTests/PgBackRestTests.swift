@@ -40,6 +40,8 @@ actor PgBackRestScenario {
         // pgBackRest's stop time has whole seconds: the batches come after the next second has begun.
         try await Task.sleep(for: .milliseconds(1100))
         let first = try await source.insert(batch: "first", rows: 300, into: database)
+        // Its own segment: a segment in the middle of the archive (walRemovedMidArchive).
+        try await source.switchWAL()
         try await Task.sleep(for: .milliseconds(1300))
         let target = first.addingTimeInterval(0.6)
         let last = try await source.insert(batch: "second", rows: 400, into: database)
@@ -54,13 +56,14 @@ actor PgBackRestScenario {
 /// and backed up with `pgbackrest backup`. Serialized: the drills share the fixture (and the machine has two cores).
 @Suite("pgBackRest drills", .serialized, .timeLimit(.minutes(5)))
 struct PgBackRestTests {
-    static func drill(backup: String, target: String? = nil, checks: String = "[]") -> String {
+    static func drill(backup: String, target: String? = nil, checks: String = "[]", wal: String? = nil, restore: String = "") -> String {
         """
         { "version": 1, "tier": "critical",
           "backup": \(backup),
           \(target.map { #""recovery": { "target": "\#($0)" },"# } ?? "")
+          \(wal.map { #""wal": \#($0),"# } ?? "")
           "database": "\(PgBackRestScenario.database)",
-          "restore": { "profile": "fast" },
+          "restore": { "profile": "fast"\(restore) },
           "checks": \(checks) }
         """
     }
@@ -110,18 +113,30 @@ struct PgBackRestTests {
         let facts = try await PgBackRestScenario.shared.get()
         let before = try await PgBackRestSource.local.snapshot()
         let folder = TempFolder("pgbr-latest")
-        let json = Self.drill(backup: Self.backup(options: facts.handle.options), checks: Self.checks(facts.batches))
+        // A WAL window smaller than a segment: each segment is fetched after replay took the one before.
+        let json = Self.drill(backup: Self.backup(options: facts.handle.options), checks: Self.checks(facts.batches),
+                              wal: #"{ "connections": 2, "window_mib": 1 }"#)
 
         let config = try ConfigFixture(in: folder, drills: ["latest": json])
         let plan = try await DrillBinary.run(["plan", "latest", "--config", config.directory, "--archive", folder.sub("reports")])
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("pgbackrest archive, newest segment"), "\(plan.output)")
+        #expect(plan.stdout.contains("postgres: backup 15 (pgbackrest info); would restore with PostgreSQL 15."), "\(plan.output)")
 
         // A tier promising a backup interval: the report's coverage counts the repository's backups.
         let tiers = #"{ "version": 1, "tiers": { "critical": { "rto": "1h", "rpo": "5m", "backup_interval": "1h" } } }"#
-        let (r, report, archive) = try await Self.run("latest", json, in: folder, tiers: tiers)
+        let (r, report, archive) = try await Self.run("latest", json, in: folder, environment: ["DRILL_PROGRESS_SECONDS": "0"],
+                                                      tiers: tiers)
         #expect(r.exitCode == 0, "\(r.output)")
         let rep = try #require(report)
+        // WAL was fetched with archive-get while the server replayed, and the replay's progress was printed.
+        expectWALFetchOverlapsReplay(rep)
+        printPhases("pgbackrest latest (window 1 MiB)", rep)
+        expectReplayProgressLines(r.stderr)
+        // The PostgreSQL of the backup's major restored it.
+        let pg = try #require(rep.postgres)
+        #expect(pg.backupVersion?.major == 15 && pg.backupVersionSource == "pgbackrest info" && pg.rule == .sameMajor)
+        #expect(pg.version.major == 15)
         // The archived JSON carries the pgbackrest block and re-encodes to the same bytes.
         let file = try #require(try FileManager.default.subpathsOfDirectory(atPath: archive).first { $0.hasSuffix(".json") && !$0.hasPrefix("chain") })
         let stored = try Data(contentsOf: URL(fileURLWithPath: (archive as NSString).appendingPathComponent(file)))
@@ -199,6 +214,66 @@ struct PgBackRestTests {
         #expect(rep.phases.contains { $0.name == "wal_replay" && !$0.ok })
         #expect(rep.pgbackrest?.label == facts.incr)
         try await Self.expectRepositoryUnchanged(.local, since: before)
+        expectNothingLeft(folder)
+    }
+
+    @Test("a WAL segment removed from the repository after drill listed it: the drill fails naming it, and replay stopped before it")
+    func walRemovedMidArchive() async throws {
+        let facts = try await PgBackRestScenario.shared.get()
+        let folder = TempFolder("pgbr-gap")
+        let repo = try await PgBackRestSource.local.repositoryCopy(in: folder)
+        let info = try await PgBackRestSource.local.info()
+        let incr = try #require(info.backups(repo: 1).first { $0.label == facts.incr })
+        let start = try #require(incr.walStart)
+        // The archive's segments from the backup's start: the one before the newest is in the middle.
+        let archiveDir = (repo as NSString).appendingPathComponent("archive/\(PgBackRestSource.stanza)/15-1")
+        var segments: [(name: String, path: String)] = []
+        for rel in try FileManager.default.subpathsOfDirectory(atPath: archiveDir) where rel.count > 17 {
+            let file = (rel as NSString).lastPathComponent
+            let name = String(file.prefix(24))
+            if WALSegment.looksLikeName(name), name >= start, file.dropFirst(24).hasPrefix("-") {
+                segments.append((name, (archiveDir as NSString).appendingPathComponent(rel)))
+            }
+        }
+        segments.sort { $0.name < $1.name }
+        try #require(segments.count >= 3, "\(segments.map(\.name))")
+        let missing = segments[segments.count - 2]
+        // pgBackRest itself, with the segment deleted from the repository as soon as repo-ls has listed it.
+        let real = try #require(PgBackRestCLI.discover(environment: ProcessInfo.processInfo.environment))
+        let wrapper = folder.file("pgbackrest")
+        try """
+            #!/bin/sh
+            '\(real)' "$@"; rc=$?
+            for a in "$@"; do [ "$a" = repo-ls ] && rm -f '\(missing.path)'; done
+            exit $rc
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        var options = facts.handle.options
+        options["repo1-path"] = repo
+        let json = Self.drill(backup: Self.backup(options: options), wal: #"{ "connections": 2, "window_mib": 1 }"#)
+        let (r, report, _) = try await Self.run("gap", json, in: folder, environment: ["DRILL_PGBACKREST": wrapper])
+        #expect(r.exitCode == 3, "\(r.output)")
+        #expect(!FileManager.default.fileExists(atPath: missing.path), "the wrapper removed it")
+        let rep = try #require(report)
+        expectGapDuringReplay(rep, missing: missing.name, firstMissing: rep.pgbackrest?.firstMissingSegment, replayedTo: rep.pgbackrest?.replayedTo)
+        #expect(rep.scratch.removed)
+        expectNothingLeft(folder)
+    }
+
+    @Test("restore.postgres naming PostgreSQL 18 for a PostgreSQL 15 backup: the drill fails before provisioning, naming both")
+    func wrongMajor() async throws {
+        let facts = try await PgBackRestScenario.shared.get()
+        let bin = try PostgreSQL18.binaries().directory
+        let folder = TempFolder("pgbr-pg18")
+        let json = Self.drill(backup: Self.backup(options: facts.handle.options), restore: #", "postgres": "\#(bin)""#)
+        let (r, report, _) = try await Self.run("pg18", json, in: folder)
+        #expect(r.exitCode == 3, "\(r.output)")
+        let rep = try #require(report)
+        #expect(rep.failureCode == "no_postgres")
+        #expect(rep.findings.contains { $0.contains("PostgreSQL 15") && $0.contains("18.") && $0.contains(bin) }, "findings: \(rep.findings)")
+        #expect(rep.phases.map(\.name) == ["fetch"], "nothing verified or provisioned: \(rep.phases.map(\.name))")
+        #expect(rep.postgres == nil)
         expectNothingLeft(folder)
     }
 

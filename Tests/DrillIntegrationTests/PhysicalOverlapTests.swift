@@ -91,16 +91,7 @@ extension PhysicalRestoreTests {
                   "database": "pitr", "restore": { "profile": "fast" }, "checks": [] }
                 """
             let report = try await run(json, moto, in: folder)
-            #expect(report.status == .failed)
-            #expect(report.failureCode == "wal_gap")
-            #expect(report.wal?.firstMissingSegment == missing)
-            #expect(report.findings.contains { $0.contains(missing) && $0.contains("replay stopped before it") }, "findings: \(report.findings)")
-            #expect(report.phases.contains { $0.name == "wal_replay" }, "replay was running when the segment failed")
-            #expect(report.phases.contains { $0.name == "wal_fetch" && !$0.ok })
-            // Replay ended at the latest where the missing segment begins: nothing of it or after it was replayed.
-            let replayed = try #require(report.wal?.replayedTo.flatMap(LSN.init))
-            let missingStart = try #require(WALSegment(name: missing)).number * WALSegment.defaultSize
-            #expect(replayed.value <= missingStart, "replayed to \(replayed), the missing segment starts at \(LSN(missingStart))")
+            expectGapDuringReplay(report, missing: missing, firstMissing: report.wal?.firstMissingSegment, replayedTo: report.wal?.replayedTo)
             #expect(try await proxy.log().contains { $0.path.contains(missing) && $0.fault == "403" })
             #expect(report.scratch.removed)
             expectNothingLeft(folder)

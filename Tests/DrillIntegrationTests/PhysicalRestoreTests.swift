@@ -244,8 +244,11 @@ struct PhysicalRestoreTests {
         #expect(plan.exitCode == 0)
         #expect(plan.stdout.contains("wal_archive, newest segment \(newest)"), "\(plan.output)")
         #expect(plan.stdout.contains("within the RPO target of 5m"), "\(plan.output)")
-        let run = try await DrillBinary.run(["run", "pitr", "--config", config.directory, "--archive", reports], environment: env)
+        // Without a terminal, progress lines (every 30 s by default; here every report), the replay's among them.
+        let run = try await DrillBinary.run(["run", "pitr", "--config", config.directory, "--archive", reports],
+                                            environment: env.merging(["DRILL_PROGRESS_SECONDS": "0"]) { a, _ in a })
         #expect(run.exitCode == 0, "\(run.output)")
+        expectReplayProgressLines(run.stderr)
         let early = try await DrillBinary.run(["run", "early", "--config", config.directory, "--archive", reports], environment: env)
         #expect(early.exitCode == 2, "\(early.output)")
         #expect(early.output.contains("before the end of the base backup"), "\(early.output)")

@@ -89,6 +89,10 @@ struct ReplicaDrillTests {
         #expect(clone.effective["primary_conninfo"] == "")
         #expect(clone.effective["cluster_name"]?.hasPrefix("drill-clone-") == true)
         #expect(clone.timeline == 2)
+        // The clone ran the primary's major, chosen from its server_version.
+        #expect(r.postgres?.backupVersionSource == "the primary's server_version" && r.postgres?.rule == .sameMajor, "\(String(describing: r.postgres))")
+        #expect(r.postgres.map { $0.backupVersion?.major == $0.version.major } == true, "\(String(describing: r.postgres))")
+        #expect(r.postgres?.version.major == 15)
         // The primary's slots and archive are as before: the standby still holds its slot; nothing on timeline 2.
         let slotsAfter = try await t.slots()
         #expect(slotsAfter == slotsBefore)

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The restore phase's progress for a dump restored from a local file: what the tool read of it, percent and ETA
-/// (`ReadWatcher`), printed as timestamped lines without a terminal (`DRILL_PROGRESS_INTERVAL=0`: a line at every
+/// (`ReadWatcher`), printed as timestamped lines without a terminal (`DRILL_PROGRESS_SECONDS=0`: a line at every
 /// update instead of every 30 s).
 @Suite("Restore progress of logical restores", .timeLimit(.minutes(5)))
 struct RestoreProgressTests {
@@ -24,7 +24,7 @@ struct RestoreProgressTests {
         let size = try #require(try FileManager.default.attributesOfItem(atPath: dump)[.size] as? NSNumber).int64Value
         let config = try ConfigFixture(in: folder, drills: ["shop": ConfigFixture.drill(location: backups, jobs: 2)])
         let r = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", folder.sub("archive")],
-                                          environment: ["TMPDIR": folder.sub("scratch"), "DRILL_PROGRESS_INTERVAL": "0"])
+                                          environment: ["TMPDIR": folder.sub("scratch"), "DRILL_PROGRESS_SECONDS": "0"])
         #expect(r.exitCode == 0, "\(r.output)")
         let lines = Self.progressLines(r.stderr)
         #expect(!lines.isEmpty, "\(r.stderr)")

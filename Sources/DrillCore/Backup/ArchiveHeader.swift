@@ -1,7 +1,7 @@
 import Foundation
 
 /// The header of a `pg_dump` archive (custom, directory's `toc.dat`, or tar's `toc.dat` member), read from its first
-/// bytes: the archive version, format, creation time and source versions.
+/// bytes: the archive version, format, compression, creation time and source versions.
 ///
 /// The creation time is stored as local-time calendar fields of the machine that ran `pg_dump`, without a zone;
 /// `createdAt(in:)` resolves it in a given zone (by default the drill host's, as `pg_restore -l` does).
@@ -11,6 +11,8 @@ public struct ArchiveHeader: Sendable, Equatable {
     public var minor: UInt8
     public var rev: UInt8
     public var format: BackupFormat
+    /// How the archive's data is compressed: the algorithm of a 1.15+ header, gzip or none from an older one's level.
+    public var compression: DumpCompression
     public var created: DateComponents
     public var databaseName: String?
     public var serverVersion: String?
@@ -58,7 +60,14 @@ public struct ArchiveHeader: Sendable, Equatable {
         case 5: format = .directory
         default: throw ParseError.corrupt("unknown format code \(formatByte)")
         }
-        if minor >= 15 { _ = try r.byte() } else { _ = try r.int() }  // compression
+        let compression: DumpCompression
+        if minor >= 15 {
+            let algorithm = try r.byte()
+            guard let c = DumpCompression(algorithm: algorithm) else { throw ParseError.corrupt("unknown compression algorithm \(algorithm)") }
+            compression = c
+        } else {
+            compression = DumpCompression(gzipLevel: try r.int())
+        }
         let sec = try r.int(), min = try r.int(), hour = try r.int(), mday = try r.int(), mon = try r.int()
         let year = try r.int()
         _ = try r.int()  // isdst
@@ -66,7 +75,7 @@ public struct ArchiveHeader: Sendable, Equatable {
               (0...11).contains(mon), (0...1100).contains(year)
         else { throw ParseError.corrupt("impossible creation time") }
         let db = try r.string(), server = try r.string(), dump = try r.string()
-        return ArchiveHeader(major: major, minor: minor, rev: rev, format: format,
+        return ArchiveHeader(major: major, minor: minor, rev: rev, format: format, compression: compression,
                              created: DateComponents(year: 1900 + year, month: mon + 1, day: mday, hour: hour,
                                                      minute: min, second: sec),
                              databaseName: db, serverVersion: server, pgDumpVersion: dump)
@@ -105,7 +114,7 @@ public struct ArchiveHeader: Sendable, Equatable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.major == b.major && a.minor == b.minor && a.rev == b.rev && a.format == b.format && a.created == b.created
+        a.major == b.major && a.minor == b.minor && a.rev == b.rev && a.format == b.format && a.compression == b.compression && a.created == b.created
             && a.databaseName == b.databaseName && a.serverVersion == b.serverVersion && a.pgDumpVersion == b.pgDumpVersion
     }
 }

@@ -12,7 +12,10 @@ public enum BackupFormat: String, Sendable, Codable, CaseIterable {
     public var usesPgRestore: Bool { self == .custom || self == .directory || self == .tar }
 
     /// Whether a restore can read it from a pipe while it downloads.
-    public var canStream: Bool { self == .custom || self == .plain || self == .plainGzip || self == .encoded }
+    public var canStream: Bool { self == .custom || self == .plain || self == .plainGzip || self == .encoded || self == .dumpall }
+
+    /// Whether it is restored one statement stream at a time by `psql` (never in parallel): plain SQL and cluster dumps.
+    public var isSQL: Bool { self == .plain || self == .plainGzip || self == .dumpall }
 }
 
 extension BackupFormatChoice {

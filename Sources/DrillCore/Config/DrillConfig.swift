@@ -183,6 +183,9 @@ public struct WALConfig: Sendable, Equatable {
         self.connections = connections
         self.windowBytes = windowBytes
     }
+
+    /// How its WAL is delivered to replay.
+    public var tuning: WALTuning { WALTuning(connections: connections, windowBytes: windowBytes) }
 }
 
 public struct RecoveryConfig: Sendable, Equatable {

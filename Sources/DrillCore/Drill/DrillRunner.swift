@@ -176,7 +176,12 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
     /// `scratch` describes the newest one (the one the checks ran in, when the drill got that far).
     func tearDown(_ scope: ScratchScope, keeping kept: (any ScratchDatabase)?, _ state: DrillState<C>) async {
         let all = scope.all
-        guard let primary = kept ?? all.last else { return }
+        guard let primary = kept ?? all.last else {
+            // The drill ended before anything was provisioned: nothing exists, so nothing is left behind.
+            state.report.scratch.removed = true
+            state.report.scratch.detail = DrillReport.Scratch.noneCreated
+            return
+        }
         state.report.scratch.kind = primary.kind
         state.report.scratch.database = primary.database
         state.report.environment.serverVersion = primary.serverVersion

@@ -234,6 +234,8 @@ public struct DrillReport: Sendable, Codable, Equatable {
     }
 
     public struct Scratch: Sendable, Codable, Equatable {
+        /// `detail` of a drill that ended before anything was provisioned (`removed` is then true: nothing is left).
+        public static let noneCreated = "none was created"
         public var kind: String
         public var database: String?
         public var removed: Bool

@@ -58,7 +58,7 @@ public enum MarkdownReport {
         if let p = r.pgbackrest { md += pgBackRestRows(p) }
         if let rep = r.replica { md += replicaRows(rep) }
         if let t = r.restore.tool { md += "| Restore tool | \(escape(t)) \(escape(r.restore.toolVersion ?? "")) |\n" }
-        md += "| Scratch | \(r.scratch.kind)\(r.scratch.database.map { ", database \(escape($0))" } ?? ""): \(r.scratch.kept ? "kept (--keep)" : r.scratch.removed ? "removed" : "**not removed**") |\n"
+        md += "| Scratch | \(r.scratch.kind)\(r.scratch.database.map { ", database \(escape($0))" } ?? ""): \(r.scratch.kept ? "kept (--keep)" : r.scratch.detail == DrillReport.Scratch.noneCreated ? "none was created" : r.scratch.removed ? "removed" : "**not removed**") |\n"
         if let prev = r.previousSHA256 { md += "| Previous report SHA-256 | `\(prev)` |\n" }
         if let err = r.restore.stderr, !err.isEmpty {
             md += "\n### Restore tool output (trimmed)\n\n```\n\(err)\n```\n"

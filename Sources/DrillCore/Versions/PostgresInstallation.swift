@@ -8,12 +8,22 @@ public struct PostgresInstallation: Sendable, Equatable, Codable {
     public var origin: String
     /// Whether it holds the server (`initdb` and `postgres`), not only the client tools.
     public var hasServer: Bool
+    /// The compressed archives its `pg_restore` reads; nil when that could not be learnt.
+    public var compression: CompressionSupport?
 
-    public init(directory: String, version: PostgresVersion, origin: String, hasServer: Bool = true) {
+    public init(directory: String, version: PostgresVersion, origin: String, hasServer: Bool = true,
+                compression: CompressionSupport? = nil) {
         self.directory = directory
         self.version = version
         self.origin = origin
         self.hasServer = hasServer
+        self.compression = compression
+    }
+
+    /// Whether its `pg_restore` reads archives compressed with `c`; nil when unknown.
+    public func reads(_ c: DumpCompression) -> Bool? {
+        if c == .none { return true }
+        return compression?.reads(c)
     }
 
     /// `18.6 (/opt/pg18/bin)`.

@@ -4,33 +4,54 @@ import Foundation
 ///
 /// - Physical backups need the backup's major; among several installations of it, the newest minor.
 /// - Dumps need a major at least as new as `pg_dump`'s; the oldest such major is chosen (the closest to the server
-///   that was dumped), newest minor first.
+///   that was dumped), newest minor first. An archive compressed with gzip, lz4 or zstd also needs a build that reads
+///   it: an installation known to lack it is never chosen; one whose support is unknown only when none is known to
+///   read it (its `pg_restore` then says for itself).
 /// - When the backup's version is unknown, the first installation in the inventory's order (as before versions were
 ///   chosen).
 public enum PostgresSelection {
     public static func choose(_ need: VersionNeed?, in inventory: PostgresInventory, needsServer: Bool) -> PostgresInstallation? {
         let usable = inventory.installations.filter { !needsServer || $0.hasServer }
         guard let need else { return usable.first }
-        let fitting = usable.filter { need.accepts($0.version) }
-        guard let lowestMajor = fitting.map(\.version.major).min() else { return nil }
-        return fitting.filter { $0.version.major == lowestMajor }.max { $0.version < $1.version }
+        let fitting = usable.filter { shortfall(of: $0, for: need, needsServer: needsServer) == nil }
+        let known = fitting.filter { i in need.compressionNeeded.map { i.reads($0) == true } ?? true }
+        let pool = known.isEmpty ? fitting : known
+        guard let lowestMajor = pool.map(\.version.major).min() else { return nil }
+        return pool.filter { $0.version.major == lowestMajor }.max { $0.version < $1.version }
     }
 
-    /// The error of a drill that no installed PostgreSQL can restore: names the backup's version and the versions
-    /// found, before anything is provisioned.
+    /// Why `installation` cannot restore a backup that needs `need` (`older than 18`, `built without lz4 (pg_config
+    /// --configure)`); nil when it can, or may (its compression support is unknown).
+    public static func shortfall(of installation: PostgresInstallation, for need: VersionNeed?, needsServer: Bool) -> String? {
+        if needsServer && !installation.hasServer { return "client tools only (no initdb and postgres)" }
+        guard let need else { return nil }
+        if !need.accepts(installation.version) {
+            return need.rule == .sameMajor ? "not PostgreSQL \(need.version.major)" : "older than \(need.version.major)"
+        }
+        if let c = need.compressionNeeded, installation.reads(c) == false {
+            return "built without \(c.library ?? c.rawValue)\(installation.compression.map { " (\($0.source))" } ?? "")"
+        }
+        return nil
+    }
+
+    /// The error of a drill that no installed PostgreSQL can restore: names the backup's version (and compression) and
+    /// each installation found with what it lacks, before anything is provisioned.
     public static func noneFits(_ need: VersionNeed?, in inventory: PostgresInventory, needsServer: Bool) -> DrillError {
-        let found = inventory.installations.filter { !needsServer || $0.hasServer }
-        let foundText = found.isEmpty ? "none" : found.map(\.label).joined(separator: ", ")
         let unusable = inventory.unusable.map { "; \($0) holds no initdb and postgres" }.joined()
         guard let need else {
             return DrillError(.noPostgres,
                               "no PostgreSQL \(needsServer ? "server binaries" : "client tools") found (looked at \(inventory.searched))\(unusable); install the postgresql package")
         }
+        let found = inventory.installations.map { i in
+            shortfall(of: i, for: need, needsServer: needsServer).map { "\(i.label): \($0)" } ?? i.label
+        }
+        let foundText = found.isEmpty ? "none" : found.joined(separator: "; ")
+        let built = need.compressionNeeded.flatMap(\.library).map { " built with \($0)" } ?? ""
         let hint = need.rule == .sameMajor
             ? "install PostgreSQL \(need.version.major) (e.g. postgresql-\(need.version.major)) or name its bin folder in restore.postgres"
-            : "install PostgreSQL \(need.version.major) or newer, or name its bin folder in restore.postgres"
+            : "install PostgreSQL \(need.version.major) or newer\(built), or name its bin folder in restore.postgres"
         return DrillError(.noPostgres,
-                          "the backup needs \(need.description), but the PostgreSQL versions found are: \(foundText) (looked at \(inventory.searched))\(unusable); \(hint)")
+                          "the backup needs \(need.description), but the PostgreSQL versions found cannot restore it: \(foundText) (looked at \(inventory.searched))\(unusable); \(hint)")
     }
 }
 
@@ -48,11 +69,19 @@ public struct PostgresChoice: Sendable, Codable, Equatable {
     public var origin: String
     /// Every version found (`18.6 (/path)`), in order of preference.
     public var available: [String]
+    /// How the archive's data is compressed (`none`, `gzip`, `lz4`, `zstd`), which the chosen `pg_restore` must read;
+    /// nil for plain dumps and physical backups.
+    public var compression: DumpCompression?
+    /// With `compression`: what the chosen installation reads besides uncompressed archives, and how that was learnt;
+    /// nil when unknown.
+    public var compressionSupport: CompressionSupport?
 
     public init(need: VersionNeed?, chosen: PostgresInstallation, inventory: PostgresInventory) {
         backupVersion = need?.version
         backupVersionSource = need?.source
         rule = need?.rule
+        compression = need?.compression
+        compressionSupport = need?.compression == nil ? nil : chosen.compression
         version = chosen.version
         binDirectory = chosen.directory
         origin = chosen.origin

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Which PostgreSQL a backup needs: the same major for a physical backup (the data folder's format), a major at least
-/// as new as the `pg_dump` that wrote a dump (`pg_restore` refuses newer archives; `psql` may fail on newer SQL).
+/// as new as the `pg_dump` that wrote a dump (`pg_restore` refuses newer archives; `psql` may fail on newer SQL), and
+/// for an archive whose data is compressed, a build that reads its compression (lz4 and zstd are optional in builds).
 public struct VersionNeed: Sendable, Equatable, Codable {
     public enum Rule: String, Sendable, Codable {
         /// Physical backups: the server must be of the backup's major.
@@ -15,14 +16,17 @@ public struct VersionNeed: Sendable, Equatable, Codable {
     public var rule: Rule
     /// Where `version` was read (`archive_header`, `toc.dat`, `plain_header`, `PG_VERSION`, …).
     public var source: String
+    /// How an archive's data is compressed (its header says); nil for plain dumps and physical backups.
+    public var compression: DumpCompression?
 
-    public init(version: PostgresVersion, rule: Rule, source: String) {
+    public init(version: PostgresVersion, rule: Rule, source: String, compression: DumpCompression? = nil) {
         self.version = version
         self.rule = rule
         self.source = source
+        self.compression = compression
     }
 
-    /// Whether an installation of `v` can restore the backup.
+    /// Whether an installation of `v` can restore the backup (its version only: see `shortfall(of:)`).
     public func accepts(_ v: PostgresVersion) -> Bool {
         switch rule {
         case .sameMajor: v.major == version.major
@@ -30,19 +34,25 @@ public struct VersionNeed: Sendable, Equatable, Codable {
         }
     }
 
-    /// `PostgreSQL 18 or newer (pg_dump 18.6, from the archive header)`.
+    /// The compression an installation must read, when it needs a library a build may lack (lz4, zstd, zlib).
+    public var compressionNeeded: DumpCompression? { compression.flatMap { $0 == .none ? nil : $0 } }
+
+    /// `PostgreSQL 18 or newer (written by pg_dump 18.6, gzip-compressed, from the archive header)`; `built with lz4`
+    /// is said for the compressions builds commonly lack.
     public var description: String {
         switch rule {
-        case .sameMajor: "PostgreSQL \(version.major) (the backup's data folder is version \(version.description), from \(source))"
-        case .atLeast: "PostgreSQL \(version.major) or newer (written by pg_dump \(version.description), from the \(source))"
+        case .sameMajor: return "PostgreSQL \(version.major) (the backup's data folder is version \(version.description), from \(source))"
+        case .atLeast:
+            let built = compressionNeeded.flatMap { $0 == .gzip ? nil : " built with \($0.rawValue)" } ?? ""
+            let compressed = compression.map { ", \($0.adjective)" } ?? ""
+            return "PostgreSQL \(version.major) or newer\(built) (written by pg_dump \(version.description)\(compressed), from the \(source))"
         }
     }
 
     /// A dump's need from what its header says: `pg_dump`'s version (what `pg_restore` checks), else the source server's.
-    public static func dump(pgDump: String?, server: String?, source: String) -> VersionNeed? {
-        if let v = pgDump.flatMap(PostgresVersion.init(parsing:)) { return VersionNeed(version: v, rule: .atLeast, source: source) }
-        if let v = server.flatMap(PostgresVersion.init(parsing:)) { return VersionNeed(version: v, rule: .atLeast, source: source) }
-        return nil
+    public static func dump(pgDump: String?, server: String?, source: String, compression: DumpCompression? = nil) -> VersionNeed? {
+        guard let v = pgDump.flatMap(PostgresVersion.init(parsing:)) ?? server.flatMap(PostgresVersion.init(parsing:)) else { return nil }
+        return VersionNeed(version: v, rule: .atLeast, source: source, compression: compression)
     }
 }
 

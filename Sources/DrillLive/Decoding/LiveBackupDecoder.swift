@@ -22,9 +22,9 @@ public struct LiveBackupDecoder: BackupDecoder {
     /// At most this many layers (a guard against a stream that decodes into itself forever).
     static let maxLayers = 4
 
-    public func open(_ raw: RestoreInput, name: String, decrypt: DecryptConfig?) async throws -> DecodedBackup {
+    public func open(_ raw: RestoreInput, name: String, decrypt: DecryptConfig?, drill: String?) async throws -> DecodedBackup {
         let pipeline = DecodingPipeline(name: name, decrypt: decrypt, environment: environment, scratchRoot: scratchRoot,
-                                        logger: logger)
+                                        drill: drill, logger: logger)
         do {
             return try await pipeline.start(raw)
         } catch {
@@ -62,6 +62,7 @@ final class DecodingPipeline: @unchecked Sendable {
     let decrypt: DecryptConfig?
     let environment: [String: String]
     let scratchRoot: String
+    let drill: String?
     let logger: Logger
     private let lock = NSLock()
     private var stages: [(codec: Codec, child: ChildProcess)] = []
@@ -73,8 +74,9 @@ final class DecodingPipeline: @unchecked Sendable {
     private var output: FileHandle?
     private var head: [UInt8] = []
 
-    init(name: String, decrypt: DecryptConfig?, environment: [String: String], scratchRoot: String, logger: Logger) {
+    init(name: String, decrypt: DecryptConfig?, environment: [String: String], scratchRoot: String, drill: String?, logger: Logger) {
         self.name = name
+        self.drill = drill
         self.decrypt = decrypt
         self.environment = environment
         self.scratchRoot = scratchRoot
@@ -150,7 +152,7 @@ final class DecodingPipeline: @unchecked Sendable {
             head = bytes
         }
         return DecodedBackup(found: DecodedFormat(codecs: codecs, format: format), header: header,
-                             plainHeader: format == .plain ? PlainDumpHeader.parse(bytes) : nil,
+                             plainHeader: format == .plain || format == .dumpall ? PlainDumpHeader.parse(bytes) : nil,
                              input: .stream { [self] sink in try await self.finish(into: sink) },
                              cancel: { [self] in await self.stop() })
     }
@@ -173,7 +175,7 @@ final class DecodingPipeline: @unchecked Sendable {
             }
             return try ChildProcess(LiveBackupDecoder.decoderSpec(tool, DecodingStage.make(.age, ageIdentity: identity).arguments))
         case .openpgp:
-            let home = try PrivateGnuPGHome.copy(of: decrypt?.gpgHomedir, under: scratchRoot, name: name)
+            let home = try PrivateGnuPGHome.copy(of: decrypt?.gpgHomedir, under: scratchRoot, name: name, drill: drill)
             lock.withLock { gnupg = home }
             let passphrase: String? = try decrypt?.gpgPassphraseEnv.map { variable in
                 guard let p = environment[variable] else {

@@ -2,7 +2,7 @@ import DrillCore
 import Foundation
 
 /// The live `PostgresCatalog`: every PostgreSQL installed on this host, each folder's version read from its programs
-/// (`postgres --version`, else `pg_restore --version`).
+/// (`postgres --version`, else `pg_restore --version`), and the compressed archives it reads (`CompressionProbe`).
 ///
 /// Order of preference: `restore.postgres` of the drill (alone); else `$DRILL_PG_BINDIR` (or `$DRILL_PG_BIN`; a
 /// colon-separated list of bin folders, which are then the only candidates); else `pg_config --bindir` of the first
@@ -70,7 +70,8 @@ public struct LivePostgresCatalog: PostgresCatalog {
                 unusable.append(dir)
                 continue
             }
-            found.append(PostgresInstallation(directory: dir, version: version, origin: origin, hasServer: hasServer))
+            found.append(PostgresInstallation(directory: dir, version: version, origin: origin, hasServer: hasServer,
+                                              compression: await CompressionProbe.support(of: b, major: version.major)))
         }
         return PostgresInventory(installations: found, searched: searched, unusable: unusable)
     }

@@ -14,12 +14,15 @@ public struct CleanedRun: Sendable, Equatable {
     public var processesKilled: Int
     /// What could not be removed, and why.
     public var problems: [String]
+    /// Private GnuPG homes removed (each after its gpg-agent was stopped).
+    public var gnupgHomes: [String] = []
 
     /// One line for people: what was removed and from which run.
     public var summary: String {
         var parts: [String] = []
         if clusters > 0 { parts.append("\(clusters) scratch cluster\(clusters == 1 ? "" : "s")") }
-        let others = removedPaths.count - clusters
+        if !gnupgHomes.isEmpty { parts.append("\(gnupgHomes.count) private GnuPG home\(gnupgHomes.count == 1 ? "" : "s") (gpg-agent stopped)") }
+        let others = removedPaths.count - clusters - gnupgHomes.count
         if others > 0 { parts.append("\(others) other folder\(others == 1 ? "" : "s") or file\(others == 1 ? "" : "s")") }
         if processesKilled > 0 { parts.append("\(processesKilled) process\(processesKilled == 1 ? "" : "es") killed") }
         let what = parts.isEmpty ? "nothing was left" : parts.joined(separator: ", ") + ", \(bytes) bytes"
@@ -40,13 +43,32 @@ public struct DeadRunNotice: Codable, Sendable, Equatable {
     public var clusters: Int
     public var processesKilled: Int
     public var cleanedAt: Date
+    /// The private GnuPG homes removed (absent in notices of older versions).
+    public var gnupgHomes: [String]?
+
+    public init(drill: String, pid: Int32, startedAt: Date, bytes: Int64, clusters: Int, processesKilled: Int, cleanedAt: Date,
+                gnupgHomes: [String]? = nil) {
+        self.drill = drill
+        self.pid = pid
+        self.startedAt = startedAt
+        self.bytes = bytes
+        self.clusters = clusters
+        self.processesKilled = processesKilled
+        self.cleanedAt = cleanedAt
+        self.gnupgHomes = gnupgHomes
+    }
 
     /// "The previous run, pid N started T, died without a report; its scratch cluster and N bytes of restored data
     /// were removed."
     public var finding: String {
-        let what = clusters > 0
+        let homes = gnupgHomes ?? []
+        var what = clusters > 0
             ? "its scratch cluster\(clusters == 1 ? "" : "s") and \(bytes) bytes of restored data were removed"
-            : "what it had staged (\(bytes) bytes) was removed"
+            : homes.isEmpty ? "what it had staged (\(bytes) bytes) was removed" : "what it had left (\(bytes) bytes) was removed"
+        if !homes.isEmpty {
+            what += "; its private GnuPG home\(homes.count == 1 ? "" : "s") (the copy of backup.decrypt.gpg_homedir) "
+                + "\(homes.joined(separator: ", ")) \(homes.count == 1 ? "was" : "were") deleted after its gpg-agent was stopped (gpgconf --kill all)"
+        }
         let killed = processesKilled > 0 ? " (\(processesKilled) process\(processesKilled == 1 ? "" : "es") still running were killed)" : ""
         return "The previous run, pid \(pid) started \(RFC3339.format(startedAt)), died without a report; \(what)\(killed)."
     }
@@ -153,6 +175,13 @@ public enum RunCleanup {
                     if !cgroup.remove(within: 10) { result.problems.append("cgroup \(path) (still populated)") }
                 }
             }
+            if item.kind == .gnupg {
+                // Its gpg-agent, a daemon, outlived drill: stopped before the folder (its sockets, the key copy) goes.
+                for path in item.paths where isRemovable(path, scratchRoot: scratchRoot) {
+                    result.processesKilled += PrivateGnuPGHome.stopAgents(home: (path as NSString).standardizingPath)
+                    if access(path, F_OK) == 0 { result.gnupgHomes.append(path) }
+                }
+            }
             if let a = item.account, a.dedicated, let slot = a.slot, ScratchAccounts.isPoolAccount(a.user) {
                 // Leasing the account kills whatever still runs as it; a busy lease means its processes are being (or
                 // were already) killed by its watchdog or the run that leased it since.
@@ -189,7 +218,7 @@ public enum RunCleanup {
         let name = (standard as NSString).lastPathComponent
         let parent = (standard as NSString).deletingLastPathComponent
         if parent == scratchRoot, name.hasPrefix("drill-") { return true }
-        if parent == "/tmp", name.hasPrefix("drill-s-") { return true }
+        if parent == "/tmp", name.hasPrefix("drill-s-") || name.hasPrefix(PrivateGnuPGHome.prefix) { return true }
         // A file inside a staging folder of the scratch root.
         let grand = (parent as NSString).deletingLastPathComponent
         return grand == scratchRoot && (parent as NSString).lastPathComponent.hasPrefix("drill-stage-")
@@ -227,14 +256,15 @@ public enum RunCleanup {
     }
 
     static func leaveNotices(for run: CleanedRun, in dir: String, now: Date) {
-        guard run.clusters > 0 || run.bytes > 0 || run.processesKilled > 0 else { return }
+        guard run.clusters > 0 || run.bytes > 0 || run.processesKilled > 0 || !run.gnupgHomes.isEmpty else { return }
         let died = (dir as NSString).appendingPathComponent("died")
         guard RegistryFolder.ensure(died) else { return }
         for drill in run.drills {
             let path = noticePath(dir, drill: drill)
             var notices = (FileManager.default.contents(atPath: path)).flatMap { try? RunRecord.decoder.decode([DeadRunNotice].self, from: $0) } ?? []
             notices.append(DeadRunNotice(drill: drill, pid: run.owner.pid, startedAt: run.owner.startedAt, bytes: run.bytes,
-                                         clusters: run.clusters, processesKilled: run.processesKilled, cleanedAt: now))
+                                         clusters: run.clusters, processesKilled: run.processesKilled, cleanedAt: now,
+                                         gnupgHomes: run.gnupgHomes.isEmpty ? nil : run.gnupgHomes))
             if let data = try? RunRecord.encoder.encode(notices) { try? RegistryFolder.write(data, to: path) }
         }
     }

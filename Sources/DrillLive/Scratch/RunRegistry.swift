@@ -118,9 +118,10 @@ public struct RunOwner: Codable, Sendable, Equatable {
     }
 }
 
-/// Something a run made: a scratch cluster, a staged download, a process.
+/// Something a run made: a scratch cluster, a staged download, a process, a private GnuPG home (whose gpg-agent
+/// outlives a killed drill).
 public struct RunItem: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case cluster, staged, process }
+    public enum Kind: String, Codable, Sendable { case cluster, staged, process, gnupg }
 
     public struct Process: Codable, Sendable, Equatable {
         public var pid: Int32

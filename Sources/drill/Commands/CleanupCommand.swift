@@ -8,12 +8,12 @@ import Logging
 struct CleanupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Remove what dead drills left: scratch clusters, staged downloads, processes still running.",
+        abstract: "Remove what dead drills left: scratch clusters, staged downloads, private GnuPG homes and their gpg-agent, processes still running.",
         discussion: """
             Every drill records what it creates under the scratch root ($DRILL_SCRATCH_DIR, else $TMPDIR, else /tmp) \
             in .drill-runs/. A record whose drill process is gone (its pid no longer exists, or belongs to a process \
-            that started at another time) is a dead run: its processes are killed, its folders deleted, and the next \
-            report of its drill says so. Drills that are still running are never touched. `drill run` does the same \
+            that started at another time) is a dead run: its processes are killed, the gpg-agent of each private GnuPG \
+            home it made is stopped (gpgconf --kill all), its folders deleted, and the next report of its drill says so. Drills that are still running are never touched. `drill run` does the same \
             before it provisions. Also kills whatever still runs as an idle drill-scratch-N account. Exit 0, also when \
             there was nothing to clean.
             """

@@ -39,9 +39,11 @@ struct PlanCommand: AsyncParsableCommand {
         var problem: String?
         /// The restore points present, against the tier's retention and backup interval.
         var coverage: RetentionCoverage?
-        /// The backup's PostgreSQL version (`18.6 (archive header)`), the one that would restore it (`18.6 (/bin)`),
+        /// The backup's PostgreSQL version (`17.12 (archive header, lz4-compressed)`), the one that would restore it (`18.6 (/bin)`),
         /// or why none would.
         var postgresBackup: String?
+        /// How the archive's data is compressed (`none`, `gzip`, `lz4`, `zstd`), which the restoring build must read.
+        var postgresCompression: String?
         var postgresRestore: String?
         var postgresProblem: String?
     }
@@ -73,15 +75,27 @@ struct PlanCommand: AsyncParsableCommand {
                 e.recoveryPointSource = plan.newestRecoverableSource
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
-                if let catalog = deps.postgres, d.method == .dump || d.method == .basebackup {
-                    let need = try await method.versionNeed(d, deps.methodContext)
-                    e.postgresBackup = need.map { "\($0.version) (\($0.source))" }
-                    let inventory = await catalog.inventory(for: d)
-                    let needsServer = d.target == .embedded
-                    if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
-                        e.postgresRestore = chosen.label
-                    } else {
-                        e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                // The backup's PostgreSQL and the one that would restore it (a method that restores nothing needs
+                // none: a replica drill without a clone). A compressed or encrypted dump's version is read inside its
+                // layers (its head only): a key that does not open it is this drill's problem, told here, and the plan
+                // goes on.
+                if let catalog = deps.postgres {
+                    do {
+                        let need = try await method.versionNeed(d, deps.methodContext)
+                        if need != nil || method.hasRestorePoints {
+                            e.postgresBackup = need.map { "\($0.version) (\($0.source)\($0.compression.map { ", \($0.adjective)" } ?? ""))" }
+                            e.postgresCompression = need?.compression?.rawValue
+                            let inventory = await catalog.inventory(for: d)
+                            let needsServer = d.target == .embedded
+                            if let chosen = PostgresSelection.choose(need, in: inventory, needsServer: needsServer) {
+                                e.postgresRestore = chosen.label
+                            } else {
+                                e.postgresProblem = PostgresSelection.noneFits(need, in: inventory, needsServer: needsServer).message
+                            }
+                        }
+                    } catch {
+                        let code = (error as? DrillError)?.code.rawValue
+                        e.postgresProblem = "cannot read the backup's version\(code.map { " (\($0))" } ?? ""): \(URLRedaction.redactURLs(in: "\(error)"))"
                     }
                 }
                 if method.hasRestorePoints {

@@ -30,6 +30,7 @@ public struct DecodedBackup: Sendable {
 public protocol BackupDecoder: Sendable {
     /// Starts decoding `raw` (a local file or a producer of the stored bytes), removes every layer it recognises, and
     /// returns once the format inside is known. Throws `DrillError` (`decryption_failed` for a key that does not
-    /// open the backup) without ever showing key material.
-    func open(_ raw: RestoreInput, name: String, decrypt: DecryptConfig?) async throws -> DecodedBackup
+    /// open the backup) without ever showing key material. `drill` names the drill whose run registry records what
+    /// the decoding leaves on disk while it runs (a private GnuPG home), for the cleanup after a hard kill.
+    func open(_ raw: RestoreInput, name: String, decrypt: DecryptConfig?, drill: String?) async throws -> DecodedBackup
 }

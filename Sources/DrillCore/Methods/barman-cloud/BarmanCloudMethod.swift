@@ -2,15 +2,29 @@ import Foundation
 
 /// The `barman-cloud` drill: the newest backup `barman-cloud-backup` wrote into a bucket, restored with
 /// `barman-cloud-restore` into a private scratch cluster, then recovered from the WAL `barman-cloud-wal-archive`
-/// archived. Phases: fetch (the catalogue) → provision → restore → wal_fetch → wal_replay.
+/// archived. Phases: fetch (the catalogue) → provision (with the PostgreSQL of the backup's major) → restore →
+/// wal_fetch ∥ wal_replay.
 ///
-/// drill fetches the WAL itself, with its own S3 client, into the scratch's private WAL folder (compressions it does
-/// not read, `.bz2` and `.snappy`, through `barman-cloud-wal-restore`); the restored server's `restore_command` only
-/// copies from that folder, so the server never holds credentials and never talks to the bucket.
+/// drill fetches the WAL itself, with its own S3 client, into the scratch's private WAL folder while the server
+/// replays (several files at once, at most `wal.window_mib` ahead; compressions it does not read, `.bz2` and
+/// `.snappy`, through `barman-cloud-wal-restore`); the restored server's `restore_command` only reads that folder, so
+/// the server never holds credentials and never talks to the bucket.
 public struct BarmanCloudMethod: DrillMethod {
     public var tool: (any BarmanCloudTool)?
+    /// The installed PostgreSQL versions, to choose the backup's major; nil: the tool's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(tool: (any BarmanCloudTool)?) { self.tool = tool }
+    public init(tool: (any BarmanCloudTool)?, postgres: (any PostgresCatalog)? = nil) {
+        self.tool = tool
+        self.postgres = postgres
+    }
+
+    /// The newest backup's PostgreSQL major, from the catalogue and its `backup.info` (for `drill plan`).
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        let s = try Self.settings(drill)
+        let (backups, _) = try await requireTool().listBackups(s)
+        return try await choose(s, backups, target: Self.target(drill), context.stores).versionNeed(source: "barman-cloud backup.info")
+    }
 
     static func settings(_ drill: DrillConfig) throws -> BarmanCloudSettings {
         try drill.settings(as: BarmanCloudSettings.self, kind: .barmanCloud)
@@ -82,37 +96,38 @@ public struct BarmanCloudMethod: DrillMethod {
             return chosen
         }
         run.logger.info("latest barman-cloud backup", metadata: ["backup_id": "\(backup.id)", "server": "\(s.server)"])
+        // The PostgreSQL of the backup's major, chosen before anything is provisioned.
+        let chosen = try await run.choosePostgres(backup.versionNeed(source: "barman-cloud backup.info"), catalog: postgres,
+                                                  drill: drill, needsServer: true)
 
         let scratch = try await run.phase(.provision, detail: "scratch cluster for \(backup.id)") {
-            run.adopt(try await tool.prepare(drill: drill))
+            run.adopt(try await tool.prepare(drill: drill, postgres: chosen))
         }
-        let bytes = try await run.phase(.restore, detail: "barman-cloud-restore \(backup.id)") {
+        let restored = try await run.phase(.restore, detail: "barman-cloud-restore \(backup.id)") {
             try await scratch.restore(s, backup: backup.id)
         }
-        run.backup { $0.sizeBytes = bytes }
+        run.backup { $0.sizeBytes = restored.bytes }
         run.restoreInfo {
             $0.mode = "barman-cloud-restore"
             $0.jobs = 1
         }
 
-        let recovery = BarmanRecovery(run: run, scratch: scratch, backup: backup, target: target)
-        let segmentSize = backup.segmentSize ?? WALSegment.defaultSize
-        let targetTime = try await run.phase(.walFetch, detail: s.walPrefix) {
-            let start = try BarmanRecovery.startSegment(backup, segmentSize: segmentSize)
-            let listed = try await BarmanCloudWAL.list(s, from: start, stores: run.context.stores)
-            let archive = BarmanCloudWAL.classify(listed.objects, segmentSize: segmentSize)
-            var viaTool = 0
-            let time = try await recovery.fetch(archive, segmentSize: segmentSize) { file in
-                if BarmanCloudWAL.needsTool(file) {
-                    viaTool += 1
-                    return try await scratch.fetchWAL(s, walName: file.walName)
-                }
-                return try await scratch.importWAL(file, from: listed.store)
-            }
-            run.evidence(BarmanEvidence.self) { [viaTool] in $0.walFetchedWithTool = viaTool }
-            return time
+        return try await WALReplay<DrillReport.WAL>.scoped(run, scratch, target: target) { replay in
+            let segmentSize = restored.walSegmentSize
+            // The objects of every `wals/` folder are fetched by their keys through the archive's root.
+            let store = try run.context.stores.store(location: s.walPrefix, endpoint: s.endpoint, region: s.region)
+            let wal = try await replay.start(detail: s.walPrefix, tuning: s.wal, list: {
+                let start = try BarmanRecovery.startSegment(backup, segmentSize: segmentSize)
+                let found = try await BarmanCloudWAL.list(s, from: start, stores: run.context.stores)
+                return try BarmanRecovery.listing(backup, BarmanCloudWAL.classify(found.objects, segmentSize: segmentSize),
+                                                  segmentSize: segmentSize, run)
+            }, deliver: { files, options in
+                let bytes = try await scratch.deliverWAL(files, from: store, settings: s, options: options)
+                run.evidence(BarmanEvidence.self) { $0.walFetchedWithTool = files.filter(BarmanCloudWAL.needsTool).count }
+                return bytes
+            })
+            return try await replay.replay(wal, fallback: backup.endTime, tool: "postgres (archive recovery)")
         }
-        return try await recovery.replay(to: targetTime)
     }
 
     static func target(_ drill: DrillConfig) -> RecoveryTarget { RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest }

@@ -12,12 +12,15 @@ public struct BarmanCloudSettings: MethodSettings, Equatable {
     /// An S3-compatible endpoint (`--endpoint-url`); nil: `AWS_ENDPOINT_URL`, else AWS.
     public var endpoint: String?
     public var region: String?
+    /// How drill delivers the bucket's WAL to replay (`wal.connections`, `wal.window_mib`).
+    public var wal: WALTuning
 
-    public init(location: String, server: String, endpoint: String? = nil, region: String? = nil) {
+    public init(location: String, server: String, endpoint: String? = nil, region: String? = nil, wal: WALTuning = .default) {
         self.location = BarmanCloudSettings.normalised(location)
         self.server = server
         self.endpoint = endpoint
         self.region = region
+        self.wal = wal
     }
 
     public var kind: MethodKind { .barmanCloud }
@@ -47,11 +50,12 @@ public struct BarmanCloudSettings: MethodSettings, Equatable {
     }
 }
 
-/// Parses a `barman-cloud` drill's `backup` object: `kind`, `location`, `server`, `endpoint`, `region`.
+/// Parses a `barman-cloud` drill's `backup` object (`kind`, `location`, `server`, `endpoint`, `region`) and its
+/// optional `wal` object (`connections`, `window_mib`).
 public struct BarmanCloudParser: MethodParser {
     public init() {}
     public var kind: MethodKind { .barmanCloud }
-    public var keys: Set<String> { ["backup"] }
+    public var keys: Set<String> { ["backup", "wal"] }
 
     public func parse(_ top: [String: JSONValue], reader r: ConfigReader) -> (any MethodSettings)? {
         guard let b = BarmanKeys.object(top["backup"], allowed: ["kind", "location", "server", "endpoint", "region"],
@@ -73,8 +77,9 @@ public struct BarmanCloudParser: MethodParser {
             r.fail("backup.endpoint", "must be an http:// or https:// URL without credentials")
         }
         let region = r.string(b["region"], at: "backup.region")
+        let wal = WALTuning.parse(top["wal"], kind: kind, reader: r)
         guard let location, let server else { return nil }
-        return BarmanCloudSettings(location: location, server: server, endpoint: endpoint, region: region)
+        return BarmanCloudSettings(location: location, server: server, endpoint: endpoint, region: region, wal: wal)
     }
 }
 

@@ -2,16 +2,22 @@ import Foundation
 
 /// The `barman` drill: the newest backup in a Barman server's catalogue on this host, checked with
 /// `barman check-backup` and `barman verify-backup`, restored with `barman recover` into a private scratch cluster,
-/// and recovered from the WAL Barman copies with it. Phases: fetch (the catalogue) → verify → provision → restore →
-/// wal_fetch → wal_replay.
+/// and recovered from the WAL in Barman's catalogue. Phases: fetch (the catalogue) → verify → provision (with the
+/// PostgreSQL of the backup's major) → restore → wal_fetch ∥ wal_replay.
 ///
-/// `barman recover` runs without a target: it copies the backup and every archived WAL file after it. drill moves
-/// that WAL into the scratch's private folder, checks it for gaps, and writes the recovery settings itself
-/// (`restore_command` copying from that folder, the target, `archive_mode = off`).
+/// `barman recover --get-wal` runs without a target and copies only the backup's files. drill lists the WAL the
+/// catalogue holds from the backup on (`barman list-files --target wal`), checks it for gaps, copies it into the
+/// scratch's private folder while the server replays (several files at once, at most `wal.window_mib` ahead), and
+/// writes the recovery settings itself (`restore_command` reading that folder, the target, `archive_mode = off`).
 public struct BarmanMethod: DrillMethod {
     public var tool: (any BarmanTool)?
+    /// The installed PostgreSQL versions, to choose the backup's major; nil: the tool's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(tool: (any BarmanTool)?) { self.tool = tool }
+    public init(tool: (any BarmanTool)?, postgres: (any PostgresCatalog)? = nil) {
+        self.tool = tool
+        self.postgres = postgres
+    }
 
     static func settings(_ drill: DrillConfig) throws -> BarmanSettings { try drill.settings(as: BarmanSettings.self, kind: .barman) }
 
@@ -24,6 +30,14 @@ public struct BarmanMethod: DrillMethod {
         let s = try Self.settings(drill)
         let tool = try requireTool()
         return Self.point(s, try await choose(s, try await tool.listBackups(s), tool, target: BarmanCloudMethod.target(drill)))
+    }
+
+    /// The newest backup's PostgreSQL major, as `barman show-backup` records it (for `drill plan`).
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        let s = try Self.settings(drill)
+        let tool = try requireTool()
+        return try await choose(s, try await tool.listBackups(s), tool, target: BarmanCloudMethod.target(drill))
+            .versionNeed(source: "barman show-backup")
     }
 
     /// Every completed backup in the catalogue, at its end (`end_time_timestamp`, whole seconds).
@@ -70,6 +84,9 @@ public struct BarmanMethod: DrillMethod {
             return chosen
         }
         run.logger.info("latest barman backup", metadata: ["backup_id": "\(backup.id)", "server": "\(s.server)"])
+        // The PostgreSQL of the backup's major, chosen before anything is verified or provisioned.
+        let chosen = try await run.choosePostgres(backup.versionNeed(source: "barman show-backup"), catalog: postgres, drill: drill,
+                                                  needsServer: true)
 
         let verified = try await run.phase(.verify, detail: "barman check-backup, verify-backup \(backup.id)") {
             let check = try await tool.checkBackup(s, id: backup.id)
@@ -90,9 +107,9 @@ public struct BarmanMethod: DrillMethod {
         run.evidence(DrillReport.WAL.self) { $0.verifiedWith = verified ? "barman verify-backup (pg_verifybackup)" : nil }
 
         let scratch = try await run.phase(.provision, detail: "scratch cluster for \(backup.id)") {
-            run.adopt(try await tool.prepare(drill: drill))
+            run.adopt(try await tool.prepare(drill: drill, postgres: chosen))
         }
-        let walFiles = try await run.phase(.restore, detail: "barman recover \(backup.id)") {
+        let restored = try await run.phase(.restore, detail: "barman recover --get-wal \(backup.id)") {
             try await scratch.restore(s, backup: backup.id)
         }
         run.backup { $0.sizeBytes = backup.sizeBytes }
@@ -101,15 +118,16 @@ public struct BarmanMethod: DrillMethod {
             $0.jobs = 1
         }
 
-        let recovery = BarmanRecovery(run: run, scratch: scratch, backup: backup, target: target)
-        let segmentSize = backup.segmentSize
-            ?? walFiles.first { WALSegment.looksLikeName($0.name) }?.sizeBytes.map { UInt64($0) } ?? WALSegment.defaultSize
-        let targetTime = try await run.phase(.walFetch, detail: "the WAL barman recover copied") {
-            let archive = WALArchive(objects: walFiles, segmentSize: segmentSize)
-            // Already in the private WAL folder: nothing to fetch, only to count.
-            return try await recovery.fetch(archive, segmentSize: segmentSize) { $0.object.sizeBytes ?? 0 }
+        return try await WALReplay<DrillReport.WAL>.scoped(run, scratch, target: target) { replay in
+            let wal = try await replay.start(detail: "barman list-files --target wal \(backup.id)", tuning: s.wal, list: {
+                let segmentSize = restored.walSegmentSize
+                let files = try await tool.walFiles(s, id: backup.id)
+                return try BarmanRecovery.listing(backup, WALArchive(objects: files, segmentSize: segmentSize), segmentSize: segmentSize, run)
+            }, deliver: { files, options in
+                try await scratch.deliverWAL(files, options: options)
+            })
+            return try await replay.replay(wal, fallback: backup.endTime, tool: "postgres (archive recovery)")
         }
-        return try await recovery.replay(to: targetTime)
     }
 
     /// Picks the backup; its zoned times come from `barman show-backup`.

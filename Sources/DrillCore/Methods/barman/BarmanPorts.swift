@@ -1,15 +1,21 @@
 import Foundation
 
 /// The private scratch cluster a Barman drill restores into: a data folder the tool fills, a private WAL folder
-/// `restore_command` copies from, and the recovery itself. Teardown stops the server and deletes all of it.
-public protocol BarmanScratch: ScratchDatabase {
-    /// The private folder `restore_command` copies from (`cp <folder>/%f %p`).
-    var walDirectory: String { get }
-    /// The time of the last commit in the WAL folder's segments `from`…`to` (for `recovery.target: random`).
-    func lastCommit(from: WALSegment, to: WALSegment) async -> Date?
-    /// Writes drill's recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`),
-    /// starts the server and waits until it is promoted.
-    func recover(target: Date?) async throws -> RecoveryOutcome
+/// `restore_command` reads (drill's waiting script, fed while the server replays), and the recovery itself. Teardown
+/// stops the server and deletes all of it.
+public protocol BarmanScratch: WALReplaySession {}
+
+/// What a Barman tool's restore left in the data folder.
+public struct BarmanRestoreOutcome: Sendable, Equatable {
+    /// Bytes restored (the data folder's size).
+    public var bytes: Int64
+    /// Bytes per WAL segment (from `pg_controldata`).
+    public var walSegmentSize: UInt64
+
+    public init(bytes: Int64, walSegmentSize: UInt64) {
+        self.bytes = bytes
+        self.walSegmentSize = walSegmentSize
+    }
 }
 
 /// The Barman server tools on this host (`barman`), as the `barman` method uses them.
@@ -25,17 +31,22 @@ public protocol BarmanTool: Sendable {
     /// `barman verify-backup SERVER ID`: pg_verifybackup against the backup's manifest. `available` is false when it
     /// could not run (no pg_verifybackup, no manifest): that is not a damaged backup.
     func verifyBackup(_ settings: BarmanSettings, id: String) async throws -> (check: BarmanEvidence.Check, available: Bool)
-    /// `barman list-files --target wal SERVER ID`: the archived WAL files a recovery of the backup would use (local
-    /// files with their modification times), for `drill plan`.
+    /// `barman list-files --target wal SERVER ID`: the archived WAL files a recovery of the backup uses, from its
+    /// start on (the files in Barman's catalogue, with their paths and modification times).
     func walFiles(_ settings: BarmanSettings, id: String) async throws -> [BackupObject]
-    /// Creates the private scratch cluster's folders (nothing runs yet).
-    func prepare(drill: DrillConfig) async throws -> any BarmanServerScratch
+    /// Creates the private scratch cluster's folders (nothing runs yet), with the server programs of `postgres` (the
+    /// backup's major; nil: the tool's default).
+    func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanServerScratch
 }
 
 public protocol BarmanServerScratch: BarmanScratch {
-    /// `barman recover` of backup `id` into the data folder (through a folder of the Barman user's, handed to the
-    /// server's user), then the WAL Barman copied moved into the private WAL folder. Returns those WAL files.
-    func restore(_ settings: BarmanSettings, backup id: String) async throws -> [BackupObject]
+    /// `barman recover --get-wal` of backup `id` into the data folder (through a folder of the Barman user's, handed
+    /// to the server's user): the backup's files only; drill delivers the WAL itself.
+    func restore(_ settings: BarmanSettings, backup id: String) async throws -> BarmanRestoreOutcome
+    /// Copies `files` (Barman's archived WAL, in replay order; decompressing what Barman compressed) into the private
+    /// WAL folder, `options.connections` at once, while the server replays; returns the bytes read. A file that is
+    /// gone fails with `WALDeliveryError` naming it (replay gets nothing after it).
+    func deliverWAL(_ files: [WALArchive.File], options: WALDeliveryOptions) async throws -> Int64
 }
 
 /// The barman-cloud tools (`barman-cloud-backup-list`, `barman-cloud-restore`, `barman-cloud-wal-restore`), as the
@@ -43,16 +54,18 @@ public protocol BarmanServerScratch: BarmanScratch {
 public protocol BarmanCloudTool: Sendable {
     /// `barman-cloud-backup-list --format json` and the tool's name and version.
     func listBackups(_ settings: BarmanCloudSettings) async throws -> (backups: [BarmanBackup], tool: String)
-    /// Creates the private scratch cluster's folders (nothing runs yet).
-    func prepare(drill: DrillConfig) async throws -> any BarmanCloudScratch
+    /// Creates the private scratch cluster's folders (nothing runs yet), with the server programs of `postgres` (the
+    /// backup's major; nil: the tool's default).
+    func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanCloudScratch
 }
 
 public protocol BarmanCloudScratch: BarmanScratch {
     /// `barman-cloud-restore` of backup `id` into the (empty) data folder, handed to the server's user afterwards.
-    /// Returns the bytes restored.
-    func restore(_ settings: BarmanCloudSettings, backup id: String) async throws -> Int64
-    /// Copies one archived WAL file from drill's S3 store into the WAL folder (decompressing `.gz`); returns its bytes.
-    func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64
-    /// `barman-cloud-wal-restore` of one WAL file into the WAL folder (for `.bz2` / `.snappy`); returns its bytes.
-    func fetchWAL(_ settings: BarmanCloudSettings, walName: String) async throws -> Int64
+    func restore(_ settings: BarmanCloudSettings, backup id: String) async throws -> BarmanRestoreOutcome
+    /// Brings `files` (in replay order) into the private WAL folder, `options.connections` at once, while the server
+    /// replays: plain and `.gz` files from drill's S3 `store`, `.bz2` / `.snappy` ones with `barman-cloud-wal-restore`
+    /// (`BarmanCloudWAL.needsTool`). Returns the bytes fetched; a file that cannot be fetched fails with
+    /// `WALDeliveryError` naming it.
+    func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, settings: BarmanCloudSettings,
+                    options: WALDeliveryOptions) async throws -> Int64
 }

@@ -8,10 +8,13 @@ public struct BarmanSettings: MethodSettings, Equatable {
     /// The Barman configuration file (`barman -c`); nil: Barman's own search (`~/.barman.conf`, `/etc/barman.conf`,
     /// `/etc/barman/barman.conf`).
     public var config: String?
+    /// How drill delivers the catalogue's WAL to replay (`wal.connections`, `wal.window_mib`).
+    public var wal: WALTuning
 
-    public init(server: String, config: String? = nil) {
+    public init(server: String, config: String? = nil, wal: WALTuning = .default) {
         self.server = server
         self.config = config
+        self.wal = wal
     }
 
     public var kind: MethodKind { .barman }
@@ -25,19 +28,21 @@ public struct BarmanSettings: MethodSettings, Equatable {
     }
 }
 
-/// Parses a `barman` drill's `backup` object: `kind`, `server`, `config`.
+/// Parses a `barman` drill's `backup` object (`kind`, `server`, `config`) and its optional `wal` object
+/// (`connections`, `window_mib`).
 public struct BarmanParser: MethodParser {
     public init() {}
     public var kind: MethodKind { .barman }
-    public var keys: Set<String> { ["backup"] }
+    public var keys: Set<String> { ["backup", "wal"] }
 
     public func parse(_ top: [String: JSONValue], reader r: ConfigReader) -> (any MethodSettings)? {
         guard let b = BarmanKeys.object(top["backup"], allowed: ["kind", "server", "config"], kind: kind, reader: r) else { return nil }
         let server = BarmanKeys.serverName(b["server"], reader: r)
         let config = r.string(b["config"], at: "backup.config")
         if let config, config.isEmpty { r.fail("backup.config", "must not be empty (leave it out for Barman's default configuration)") }
+        let wal = WALTuning.parse(top["wal"], kind: kind, reader: r)
         guard let server else { return nil }
-        return BarmanSettings(server: server, config: config)
+        return BarmanSettings(server: server, config: config, wal: wal)
     }
 }
 

@@ -191,28 +191,17 @@ public struct BaseBackupMethod: DrillMethod {
         run.evidence(evidence)
         run.restoreInfo { $0.jobs = 1 }
         let walStore = try run.context.stores.store(location: walConfig.location, endpoint: walConfig.endpoint, region: walConfig.region)
-        let tasks = ChildTasks()
-        do {
-            return try await withTaskCancellationHandler {
-                try await recover(drill, located, input: input, session: session, walConfig: walConfig, walStore: walStore,
-                                  target: target, tasks: tasks, run)
-            } onCancel: {
-                tasks.cancelAll()
-            }
-        } catch {
-            // Nothing keeps running into a scratch cluster that is about to be torn down.
-            tasks.cancelAll()
-            await tasks.waitAll()
-            throw error
+        return try await WALReplay<DrillReport.WAL>.scoped(run, session, target: target) { wal in
+            try await recover(drill, located, input: input, session: session, walConfig: walConfig, walStore: walStore, wal)
         }
     }
 
     private func recover(_ drill: DrillConfig, _ located: LocatedBackup, input: BackupInput, session: any PhysicalSession,
-                         walConfig: WALConfig, walStore: any BackupStore, target: RecoveryTarget, tasks: ChildTasks,
-                         _ run: MethodRun) async throws -> Restored {
+                         walConfig: WALConfig, walStore: any BackupStore, _ replay: WALReplay<DrillReport.WAL>) async throws -> Restored {
+        let run = replay.run
         run.begin(.extract, detail: located.object.name)
         let observer = run.observer
-        let extraction = tasks.start { () async throws -> ExtractedBackup in
+        let extraction = replay.background { () async throws -> ExtractedBackup in
             switch input {
             case .staged(let staged):
                 return try await session.extract(staged)
@@ -236,8 +225,8 @@ public struct BaseBackupMethod: DrillMethod {
         if session.deliversDuringReplay, case .stream(let folder) = input,
            let label = await session.peekLabel(folder.files, from: folder.store), let size = label.impliedSegmentSize {
             let includesWAL = folder.files.contains { $0.name.hasPrefix("pg_wal.tar") }
-            delivery = try await startWAL(walConfig, target: target, label: label, segmentSize: size, includesWAL: includesWAL,
-                                          located, walStore, session, tasks, run)
+            delivery = try await startWAL(walConfig, label: label, segmentSize: size, includesWAL: includesWAL,
+                                          located, walStore, session, replay)
         }
 
         let extracted: ExtractedBackup
@@ -264,42 +253,11 @@ public struct BaseBackupMethod: DrillMethod {
         if let delivery {
             wal = delivery
         } else {
-            wal = try await startWAL(walConfig, target: target, label: extracted.label, segmentSize: extracted.walSegmentSize,
-                                     includesWAL: extracted.includesWAL, located, walStore, session, tasks, run)
+            wal = try await startWAL(walConfig, label: extracted.label, segmentSize: extracted.walSegmentSize,
+                                     includesWAL: extracted.includesWAL, located, walStore, session, replay)
         }
-        // A random target is chosen from the fetched WAL, and a session that cannot feed replay while it runs gets all
-        // of it first.
-        if !session.deliversDuringReplay || target == .random { try await wal.finished() }
-        let targetTime = try await resolveTarget(target, wal, session, run)
-
-        let outcome: RecoveryOutcome
-        do {
-            outcome = try await run.phase(.walReplay, detail: targetTime.map { "to \(RFC3339.format($0, fractional: true))" } ?? "to the end of the archive") {
-                try await session.recover(target: targetTime)
-            }
-        } catch {
-            // A file that could not be fetched ended replay: that is the cause to report.
-            wal.task.cancel()
-            try await wal.finished()
-            throw error
-        }
-        run.evidence(DrillReport.WAL.self) {
-            $0.replayedTo = outcome.replayLSN
-            $0.timeline = outcome.timeline
-        }
-        // Replay reached its target: WAL past it is not needed (but a file that failed before is still a gap).
-        if targetTime != nil { wal.task.cancel() }
-        try await wal.finished(cancelledIsFine: targetTime != nil)
-        run.restoreInfo {
-            $0.tool = "postgres (archive recovery)"
-            $0.toolVersion = outcome.serverVersion
-        }
-        if let commit = outcome.lastReplayedCommit {
-            return Restored(database: session, recoveryPoint: commit, recoveryPointSource: "wal_replay", rpoReference: targetTime)
-        }
-        // No transaction was replayed after the backup: the backup's end is the recovery point.
-        return Restored(database: session, recoveryPoint: run.currentEvidence(DrillReport.WAL.self)?.backupEndAt,
-                        recoveryPointSource: "backup_end", rpoReference: targetTime)
+        // No transaction replayed after the backup: the backup's end is the recovery point.
+        return try await replay.replay(wal, fallback: wal.backupEnd, tool: "postgres (archive recovery)")
     }
 }
 

@@ -34,13 +34,11 @@ public struct BaseBackupParser: MethodParser {
         let backup = BackupConfig.parse(top["backup"], reader: r)
         var wal: WALConfig?
         if let w = r.object(top["wal"], at: "wal", allowed: ["location", "endpoint", "region", "connections", "window_mib"]) {
+            let tuning = WALTuning.read(w, reader: r)
             if let loc = r.string(w["location"], at: "wal.location", required: true) {
-                let connections = w["connections"].flatMap { r.integer($0, at: "wal.connections", range: 1...64) }
-                let window = w["window_mib"].flatMap { r.integer($0, at: "wal.window_mib", range: 1...1_048_576) }
                 wal = WALConfig(location: loc, endpoint: r.string(w["endpoint"], at: "wal.endpoint"),
                                 region: r.string(w["region"], at: "wal.region"),
-                                connections: connections ?? WALConfig.defaultConnections,
-                                windowBytes: window.map { Int64($0) << 20 } ?? WALConfig.defaultWindowBytes)
+                                connections: tuning.connections, windowBytes: tuning.windowBytes)
             }
         } else if top["wal"] == nil {
             r.fail("wal", "a basebackup drill needs wal.location: the WAL archive to replay")

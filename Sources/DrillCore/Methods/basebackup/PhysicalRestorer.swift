@@ -33,7 +33,7 @@ extension PhysicalRestorer {
 
 /// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,
 /// the fetched WAL included.
-public protocol PhysicalSession: ScratchDatabase {
+public protocol PhysicalSession: WALReplaySession {
     /// Extracts the staged backup (tar, tar.gz, or a plain-format folder) into the private data folder.
     func extract(_ backup: StagedBackup) async throws -> ExtractedBackup
     /// Checks the extracted backup against its `backup_manifest` with `pg_verifybackup`; throws `backupCorrupt` when it
@@ -42,43 +42,11 @@ public protocol PhysicalSession: ScratchDatabase {
     /// Copies one archived WAL file into the private WAL folder under `walName` (decompressing `.gz`); returns the
     /// bytes fetched from the store.
     func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64
-    /// The private folder `restore_command` copies from.
-    var walDirectory: String { get }
-    /// The time of the last commit in the fetched segments `from`…`to` (read with `pg_waldump`), or nil.
-    func lastCommit(from: WALSegment, to: WALSegment) async -> Date?
-    /// Writes the recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`), starts
-    /// the server and waits until recovery has finished and the server is promoted.
-    func recover(target: Date?) async throws -> RecoveryOutcome
     // Streaming and overlap (defaults below: one step after another).
     func extractStreaming(_ files: [BackupObject], from store: any BackupStore, progress: TransferProgress?) async throws -> StreamedExtraction?
     func peekLabel(_ files: [BackupObject], from store: any BackupStore) async -> BackupLabel?
     func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, options: WALDeliveryOptions,
                     progress: TransferProgress?) async throws -> Int64
-    var deliversDuringReplay: Bool { get }
-}
-
-/// How WAL is delivered to replay: several files fetched at once, at most a window ahead of what replay has taken.
-public struct WALDeliveryOptions: Sendable, Equatable {
-    public var connections: Int
-    /// Fetched bytes allowed to wait on disk ahead of replay (nil: no bound, everything is fetched before replay).
-    public var windowBytes: Int64?
-    /// Bytes per segment: a fetched segment takes that much disk, decompressed.
-    public var segmentSize: UInt64
-    public init(connections: Int, windowBytes: Int64?, segmentSize: UInt64 = WALSegment.defaultSize) {
-        self.connections = max(1, connections)
-        self.windowBytes = windowBytes
-        self.segmentSize = segmentSize
-    }
-}
-
-/// A WAL file the archive listed that could not be fetched while replay ran: replay stopped before it.
-public struct WALDeliveryError: Error, Sendable {
-    public var walName: String
-    public var reason: String
-    public init(walName: String, reason: String) {
-        self.walName = walName
-        self.reason = reason
-    }
 }
 
 /// A tar-format backup folder streamed from its store into the data folder: what extraction found and the digest of
@@ -115,8 +83,6 @@ extension PhysicalSession {
         }
         return bytes
     }
-    /// Whether `deliverWAL` may still run while `recover` replays (its restore_command waits for announced files).
-    public var deliversDuringReplay: Bool { false }
 }
 
 /// What extraction found.

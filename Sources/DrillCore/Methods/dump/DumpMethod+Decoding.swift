@@ -7,7 +7,7 @@ extension DumpMethod {
         guard let decoder else {
             throw DrillError(.unsupported, "this build of drill cannot decode \(located.object.name) (compressed or encrypted)")
         }
-        let decoded = try await decoder.open(raw, name: located.object.name, decrypt: drill.backup.decrypt)
+        let decoded = try await decoder.open(raw, name: located.object.name, decrypt: drill.backup.decrypt, drill: drill.name)
         let found = decoded.found
         if !found.format.canStream {
             await decoded.cancel()
@@ -34,13 +34,16 @@ extension DumpMethod {
         return decoded
     }
 
-    /// The PostgreSQL the dump inside the layers needs, from its archive header or header comment.
+    /// The PostgreSQL the dump inside the layers needs, from its archive header (with its data's compression) or header
+    /// comment.
     static func need(_ decoded: DecodedBackup) -> VersionNeed? {
         if let h = decoded.header {
-            return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion, source: "archive header inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
+            return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
+                                    source: "archive header inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))",
+                                    compression: h.compression)
         }
         if let p = decoded.plainHeader {
-            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "\(p.sourceName) inside \(decoded.found.codecs.map(\.rawValue).joined(separator: "+"))")
         }
         return nil
     }

@@ -21,19 +21,32 @@ public struct DumpMethod: DrillMethod {
         self.decoder = decoder
     }
 
+    /// The version the dump needs, from its header; for a compressed or encrypted dump, from the header inside its
+    /// layers: they are opened as for a restore, only the plaintext's first bytes are read, and the decoders (and the
+    /// download) are stopped at once.
     public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
-        Self.need(try await find(drill, context))
+        let located = try await find(drill, context)
+        if let need = Self.need(located) { return need }
+        guard Self.isLayered(located), let decoder else { return nil }
+        let decoded = try await decoder.open(rawInput(located, staged: nil, observer: nil, options: .single), name: located.object.name,
+                                             decrypt: drill.backup.decrypt, drill: drill.name)
+        await decoded.cancel()
+        return Self.need(decoded)
     }
 
-    /// The PostgreSQL a located dump needs: `pg_dump`'s version from the archive header (`toc.dat` for a directory
-    /// dump) or from a plain dump's header comment.
+    /// Whether what the backup holds is known only once layers are removed: a compressed or encrypted backup
+    /// (`encoded`), or a gzip file, which may hold a plain dump, a cluster dump or an archive.
+    static func isLayered(_ located: LocatedBackup) -> Bool { located.format == .encoded || located.format == .plainGzip }
+
+    /// The PostgreSQL a located dump needs: `pg_dump`'s version and the data's compression from the archive header
+    /// (`toc.dat` for a directory dump), or `pg_dump`'s version from a plain or cluster dump's header comment.
     public static func need(_ located: LocatedBackup) -> VersionNeed? {
         if let h = located.header {
             return VersionNeed.dump(pgDump: h.pgDumpVersion, server: h.serverVersion,
-                                    source: located.format == .directory ? "toc.dat header" : "archive header")
+                                    source: located.format == .directory ? "toc.dat header" : "archive header", compression: h.compression)
         }
         if let p = located.plainHeader {
-            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: "plain dump's header comment")
+            return VersionNeed.dump(pgDump: p.pgDumpVersion, server: p.serverVersion, source: p.sourceName)
         }
         return nil
     }
@@ -67,9 +80,7 @@ public struct DumpMethod: DrillMethod {
         for note in located.skipped { run.finding(note) }
         if located.format == .dumpall, drill.target != .embedded {
             run.fail(.fetch)
-            throw DrillError(.configuration,
-                             "\(located.object.name) is a pg_dumpall cluster dump: it creates roles and databases, which drill does only in its own "
-                                 + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
+            throw Self.clusterDumpRefusal(located.object.name)
         }
         if let header = located.header {
             run.backup {
@@ -85,11 +96,16 @@ public struct DumpMethod: DrillMethod {
         }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "\(located.format.rawValue)"])
         // An encoded backup is opened first: its key is tried, and the version of the pg_dump inside is read, before
-        // anything is provisioned.
+        // anything is provisioned. So is a gzip file (when this build decodes), to learn what it holds.
         var decoded: DecodedBackup?
         let chosen: PostgresInstallation?
         do {
-            if located.format == .encoded { decoded = try await decode(drill, located, rawInput(drill, located, staged: nil, run), run) }
+            if Self.isLayered(located), located.format == .encoded || decoder != nil {
+                decoded = try await decode(drill, located, rawInput(located, staged: nil, observer: run.observer, options: drill.backup.download), run)
+            }
+            if decoded?.found.format == .dumpall, drill.target != .embedded {
+                throw Self.clusterDumpRefusal(located.object.name, inside: decoded!.found.codecs)
+            }
             chosen = try await run.choosePostgres(Self.need(located) ?? decoded.flatMap(Self.need), catalog: postgres, drill: drill,
                                                   needsServer: drill.target == .embedded)
         } catch {
@@ -110,7 +126,8 @@ public struct DumpMethod: DrillMethod {
             run.discard(staged.path)
         }
         // A cluster dump's checks run in the database the drill names (`database`, default postgres).
-        let checked: any ScratchDatabase = located.format == .dumpall ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
+        let checked: any ScratchDatabase = (decoded?.found.format ?? located.format) == .dumpall
+            ? RetargetedScratch(scratch, database: drill.database ?? "postgres") : scratch
         if located.header == nil, let created = header?.createdAt(in: run.context.archiveTimeZone) {
             // An encoded archive's header is read only while it is decoded.
             return Restored(database: checked, recoveryPoint: created, recoveryPointSource: "archive_header")
@@ -118,19 +135,29 @@ public struct DumpMethod: DrillMethod {
         return Restored(database: checked, recoveryPoint: located.recoveryPoint, recoveryPointSource: located.recoveryPointSource)
     }
 
-    /// The backup's stored bytes: the staged (or local) copy, else a stream from the store.
-    private func rawInput(_ drill: DrillConfig, _ located: LocatedBackup, staged: StagedBackup?, _ run: MethodRun) -> RestoreInput {
+    /// The backup's stored bytes: the staged (or local) copy, else a stream from the store over `options`'
+    /// connections (its progress to `observer`, when given).
+    private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, observer: (any PhaseObserver)?,
+                          options: DownloadOptions) -> RestoreInput {
         if let path = staged?.path ?? located.object.localPath { return .path(path) }
-        let store = located.store, object = located.object, observer = run.observer, options = drill.backup.download
+        let store = located.store, object = located.object
         return .stream { sink in
-            try await store.stream(object, to: sink, options: options) { done, total in observer.transfer(done: done, total: total) }
+            try await store.stream(object, to: sink, options: options) { done, total in observer?.transfer(done: done, total: total) }
         }
+    }
+
+    /// Why a cluster dump (bare, or inside the layers `inside`) is not restored on a server target.
+    static func clusterDumpRefusal(_ name: String, inside: [Codec] = []) -> DrillError {
+        let what = inside.isEmpty ? "is a pg_dumpall cluster dump" : "holds a pg_dumpall cluster dump (\(inside.map(\.adjective).joined(separator: ", ")))"
+        return DrillError(.configuration,
+                          "\(name) \(what): it creates roles and databases, which drill does only in its own "
+                              + "embedded scratch cluster, never on a server it was given; use target.kind embedded")
     }
 
     /// Whether download and restore overlap: a remote backup in a format the restore can read from a pipe.
     private func streams(_ located: LocatedBackup, jobs: Int) -> Bool {
         located.object.localPath == nil && located.format.canStream
-            && (jobs == 1 || located.format == .plain || located.format == .plainGzip || located.format == .encoded)
+            && (jobs == 1 || located.format.isSQL || located.format == .encoded)
     }
 
     /// Stages the backup (unless it is streamed) while the scratch database is provisioned.
@@ -187,7 +214,7 @@ public struct DumpMethod: DrillMethod {
         if Task.isCancelled { await decoded?.cancel() }
         try Task.checkCancellation()
         let stream = streams(located, jobs: run.jobs)
-        let input = decoded?.input ?? rawInput(drill, located, staged: staged, run)
+        let input = decoded?.input ?? rawInput(located, staged: staged, observer: run.observer, options: drill.backup.download)
         let format = decoded?.found.format ?? located.format
         guard let restorer = restorer(format) else {
             await decoded?.cancel()
@@ -236,4 +263,9 @@ public struct DumpMethod: DrillMethod {
         run.end(.restore, ok: true, detail: outcome.tool)
         return decoded?.header
     }
+}
+
+extension PlainDumpHeader {
+    /// Where a version need read from this header says it came from.
+    var sourceName: String { isCluster ? "cluster dump's header comment" : "plain dump's header comment" }
 }

@@ -2,16 +2,35 @@ import Foundation
 
 /// The pgBackRest drill: a backup in a pgBackRest repository, restored with `pgbackrest restore` into a private scratch
 /// cluster, recovered from the repository's WAL archive. Phases: fetch (`pgbackrest info`: which backup) → verify
-/// (`pgbackrest verify`) → provision → restore (`pgbackrest restore`) → wal_fetch (drill runs `pgbackrest archive-get`
-/// into the session's private WAL folder) → wal_replay (the scratch server replays from that folder and is promoted).
+/// (`pgbackrest verify`) → provision (with the PostgreSQL of the backup's major) → restore (`pgbackrest restore`) →
+/// wal_fetch (drill runs `pgbackrest archive-get` into the session's private WAL folder, several at once, while the
+/// server replays) ∥ wal_replay (the scratch server replays from that folder and is promoted).
 ///
 /// The repository is only read: the restored copy runs with `archive_mode = off` and never runs pgBackRest, so it
 /// never pushes its new timeline into the repository.
 public struct PgBackRestMethod: DrillMethod {
     /// Runs pgBackRest; nil when this build cannot.
     public var tool: (any PgBackRestTool)?
+    /// The installed PostgreSQL versions, to choose the backup's major; nil: the tool's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(tool: (any PgBackRestTool)?) { self.tool = tool }
+    public init(tool: (any PgBackRestTool)?, postgres: (any PostgresCatalog)? = nil) {
+        self.tool = tool
+        self.postgres = postgres
+    }
+
+    /// The newest backup's PostgreSQL major, as `pgbackrest info` records it (for `drill plan`).
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        let (s, tool) = try parts(drill)
+        let info = try await readInfo(s, tool)
+        let backup = try PgBackRestChoice.backup(in: info, settings: s, target: RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest)
+        return Self.versionNeed(info, backup)
+    }
+
+    static func versionNeed(_ info: PgBackRestInfo, _ backup: PgBackRestInfo.Backup) -> VersionNeed? {
+        info.database(for: backup)?.version.flatMap(PostgresVersion.init(parsing:))
+            .map { VersionNeed(version: $0, rule: .sameMajor, source: "pgbackrest info") }
+    }
 
     public func locate(_ drill: DrillConfig, _ context: MethodContext) async throws -> RestorePoint {
         let (s, tool) = try parts(drill)
@@ -66,11 +85,13 @@ public struct PgBackRestMethod: DrillMethod {
         }
         run.logger.info("pgbackrest backup", metadata: ["label": "\(backup.label)", "type": "\(backup.type)"])
 
+        // The PostgreSQL of the backup's major, chosen before anything is verified or provisioned.
+        let chosen = try await run.choosePostgres(Self.versionNeed(info, backup), catalog: postgres, drill: drill, needsServer: true)
+
         try await run.phase(.verify, detail: "pgbackrest verify") { try await verify(backup, archive, s, tool, run) }
 
         let session = try await run.phase(.provision, detail: "scratch cluster for pgbackrest restore") {
-            run.adopt(try await tool.prepare(drill: drill, profile: drill.restore.profile,
-                                             postgresVersion: info.database(for: backup)?.version))
+            run.adopt(try await tool.prepare(drill: drill, profile: drill.restore.profile, postgres: chosen))
         }
         let explicit: Date? = if case .time(let t) = target { t } else { nil }
         let restored = try await run.phase(.restore, detail: "pgbackrest restore --set=\(backup.label)") {
@@ -80,28 +101,17 @@ public struct PgBackRestMethod: DrillMethod {
             $0.mode = "file"
             $0.toolSeconds = restored.toolSeconds
         }
-
-        let targetTime = try await run.phase(.walFetch, detail: "pgbackrest archive-get") {
-            try await fetchWAL(backup, archive, restored, target: target, s, tool, session, run)
-        }
-
-        let outcome = try await run.phase(.walReplay, detail: targetTime.map { "to \(RFC3339.format($0, fractional: true))" } ?? "to the end of the archive") {
-            try await session.recover(target: targetTime)
-        }
-        run.evidence(PgBackRestEvidence.self) {
-            $0.replayedTo = outcome.replayLSN
-            $0.timeline = outcome.timeline
-        }
         let version = run.currentEvidence(PgBackRestEvidence.self)?.toolVersion
-        run.restoreInfo {
-            $0.tool = (version ?? "pgbackrest") + " restore, postgres (archive recovery)"
-            $0.toolVersion = outcome.serverVersion
+        return try await WALReplay<PgBackRestEvidence>.scoped(run, session, target: target) { replay in
+            let wal = try await replay.start(detail: "pgbackrest archive-get", tuning: s.wal, list: {
+                try await listWAL(backup, archive, segmentSize: restored.walSegmentSize, s, tool)
+            }, deliver: { files, options in
+                try await session.deliverWAL(s, files, options: options)
+            })
+            // No transaction was replayed after the backup: the backup's end is the recovery point.
+            return try await replay.replay(wal, fallback: backup.stoppedAt,
+                                           tool: (version ?? "pgbackrest") + " restore, postgres (archive recovery)")
         }
-        if let commit = outcome.lastReplayedCommit {
-            return Restored(database: session, recoveryPoint: commit, recoveryPointSource: "wal_replay", rpoReference: targetTime)
-        }
-        // No transaction was replayed after the backup: the backup's end is the recovery point.
-        return Restored(database: session, recoveryPoint: backup.stoppedAt, recoveryPointSource: "backup_end", rpoReference: targetTime)
     }
 
     // MARK: Steps
@@ -138,12 +148,9 @@ public struct PgBackRestMethod: DrillMethod {
         for w in result.warnings.prefix(3) { run.finding("pgbackrest verify: \(w)") }
     }
 
-    /// Lists the archive, finds gaps, settles the target, and fetches what replay needs into the session's private WAL
-    /// folder with `archive-get`. Returns the time recovery stops at (nil: the end of the archive).
-    private func fetchWAL(_ backup: PgBackRestInfo.Backup, _ archive: PgBackRestInfo.Archive?, _ restored: PgBackRestRestoreOutcome,
-                          target: RecoveryTarget, _ s: PgBackRestSettings, _ tool: any PgBackRestTool,
-                          _ session: any PgBackRestSession, _ run: MethodRun) async throws -> Date? {
-        let segmentSize = restored.walSegmentSize
+    /// The repository's WAL archive for the backup (`repo-ls`), from the backup's start segment.
+    private func listWAL(_ backup: PgBackRestInfo.Backup, _ archive: PgBackRestInfo.Archive?, segmentSize: UInt64,
+                         _ s: PgBackRestSettings, _ tool: any PgBackRestTool) async throws -> WALListing {
         guard let archive else {
             throw DrillError(.walGap, "the repository has no WAL archive for the cluster backup \(backup.label) belongs to (database id \(backup.databaseID)): point-in-time recovery is impossible")
         }
@@ -153,46 +160,8 @@ public struct PgBackRestMethod: DrillMethod {
         let entries = try await tool.archiveListing(s, archiveID: archive.id, folder: nil)
         let walArchive = WALArchive(objects: PgBackRestArchiveListing.objects(entries, uriPrefix: "archive/\(s.stanza)/\(archive.id)/"),
                                     segmentSize: segmentSize)
-        let plan = walArchive.plan(from: start)
-        run.evidence(PgBackRestEvidence.self) {
-            $0.newestSegment = walArchive.newest?.segment.name
-            $0.newestSegmentAt = walArchive.newest?.file.object.modifiedAt
-            $0.firstMissingSegment = plan.firstMissing?.name
-        }
-        if let finding = plan.gapFinding {
-            if let stop = backup.walStop.flatMap({ WALSegment(name: $0, segmentSize: segmentSize) }),
-               plan.lastContiguous.map({ $0.number < stop.number }) ?? true {
-                throw DrillError(.walGap, finding + " The backup itself cannot be made consistent: it needs WAL up to \(stop.name).")
-            }
-            throw DrillError(.walGap, finding)
-        }
-
-        var bytes: Int64 = 0
-        var segments = 0
-        for file in plan.histories + plan.segments {
-            try Task.checkCancellation()
-            guard let size = try await session.fetchWAL(s, file.walName) else {
-                throw DrillError(.walGap, "pgbackrest archive-get cannot find \(file.walName), which repo-ls lists in archive \(archive.id)")
-            }
-            bytes += size
-            if WALSegment(name: file.walName, segmentSize: segmentSize) != nil { segments += 1 }
-            run.observer.transfer(done: bytes, total: nil)
-            let (b, n) = (bytes, segments)
-            run.evidence(PgBackRestEvidence.self) {
-                $0.bytesFetched = b
-                $0.segmentsFetched = n
-            }
-        }
-
-        var archiveEnd: Date?
-        if target == .random, let last = plan.lastContiguous {
-            let first = plan.segments.lazy.compactMap { WALSegment(name: $0.walName, segmentSize: segmentSize) }
-                .first { $0.timeline == last.timeline } ?? start
-            archiveEnd = await session.lastCommit(from: first, to: last) ?? walArchive.newest?.file.object.modifiedAt
-        }
-        let targetTime = try target.resolve(backupEnd: backup.endsBy, archiveEnd: archiveEnd, unit: run.randomUnit)
-        run.evidence(PgBackRestEvidence.self) { $0.targetTime = targetTime }
-        return targetTime
+        return WALListing(archive: walArchive, start: start, stop: backup.walStop.flatMap { WALSegment(name: $0, segmentSize: segmentSize) },
+                          backupEnd: backup.endsBy, segmentSize: segmentSize, backupName: "Backup \(backup.label)")
     }
 
     /// The newest archived segment of `archive`, with its time in the repository.

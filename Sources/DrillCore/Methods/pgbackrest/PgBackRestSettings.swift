@@ -16,13 +16,17 @@ public struct PgBackRestSettings: MethodSettings, Equatable {
     public var repo: Int
     /// A backup label to restore (default: the newest backup the recovery target can use).
     public var set: String?
+    /// How drill delivers the repository's WAL to replay (`wal.connections`, `wal.window_mib`).
+    public var wal: WALTuning
 
-    public init(stanza: String, config: String? = nil, options: [String: String] = [:], repo: Int = 1, set: String? = nil) {
+    public init(stanza: String, config: String? = nil, options: [String: String] = [:], repo: Int = 1, set: String? = nil,
+                wal: WALTuning = .default) {
         self.stanza = stanza
         self.config = config
         self.options = options
         self.repo = repo
         self.set = set
+        self.wal = wal
     }
 
     public var kind: MethodKind { .pgbackrest }
@@ -36,11 +40,12 @@ public struct PgBackRestSettings: MethodSettings, Equatable {
     }
 }
 
-/// Parses a `pgbackrest` drill's `backup` object: `kind`, `stanza` (required), `config`, `options`, `repo`, `set`.
+/// Parses a `pgbackrest` drill's `backup` object (`kind`, `stanza` (required), `config`, `options`, `repo`, `set`) and
+/// its optional `wal` object (`connections`, `window_mib`).
 public struct PgBackRestParser: MethodParser {
     public init() {}
     public var kind: MethodKind { .pgbackrest }
-    public var keys: Set<String> { ["backup"] }
+    public var keys: Set<String> { ["backup", "wal"] }
 
     public func parse(_ top: [String: JSONValue], reader r: ConfigReader) -> (any MethodSettings)? {
         guard let b = r.object(top["backup"], at: "backup", allowed: ["kind", "stanza", "config", "options", "repo", "set"]) else {
@@ -73,8 +78,9 @@ public struct PgBackRestParser: MethodParser {
                 options[name] = v
             }
         }
+        let wal = WALTuning.parse(top["wal"], kind: kind, reader: r)
         guard let stanza else { return nil }
-        return PgBackRestSettings(stanza: stanza, config: config, options: options, repo: repo, set: set)
+        return PgBackRestSettings(stanza: stanza, config: config, options: options, repo: repo, set: set, wal: wal)
     }
 }
 

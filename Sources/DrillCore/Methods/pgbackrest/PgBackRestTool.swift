@@ -12,28 +12,22 @@ public protocol PgBackRestTool: Sendable {
     func verify(_ settings: PgBackRestSettings) async throws -> PgBackRestVerifyResult
     /// The files of WAL archive `archiveID` (`repo-ls`), optionally only those under one timeline+log folder.
     func archiveListing(_ settings: PgBackRestSettings, archiveID: String, folder: String?) async throws -> [PgBackRestArchiveListing.Entry]
-    /// Creates the private scratch cluster folders (nothing runs yet), for the backup's PostgreSQL major version
-    /// (`15`) when known.
-    func prepare(drill: DrillConfig, profile: RestoreProfile, postgresVersion: String?) async throws -> any PgBackRestSession
+    /// Creates the private scratch cluster folders (nothing runs yet), with the server programs of `postgres` (the
+    /// backup's major; nil: the tool's default).
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PgBackRestSession
 }
 
 /// One restore from a pgBackRest repository into a private scratch cluster. Teardown stops the server (if started)
 /// and deletes everything, the fetched WAL included.
-public protocol PgBackRestSession: ScratchDatabase {
+public protocol PgBackRestSession: WALReplaySession {
     /// `pgbackrest restore --set=<label>` into the private data folder (with `--archive-mode=off`, a private lock path,
     /// and `--type=time --target=… --target-action=promote` when `target` is given); the restored files are handed to
     /// the scratch server's user.
     func restore(_ settings: PgBackRestSettings, set: String, target: Date?) async throws -> PgBackRestRestoreOutcome
-    /// Runs `pgbackrest archive-get` for one WAL file into the private WAL folder; returns its size, or nil when the
-    /// repository does not have it.
-    func fetchWAL(_ settings: PgBackRestSettings, _ walName: String) async throws -> Int64?
-    /// The private folder `restore_command` copies from.
-    var walDirectory: String { get }
-    /// The time of the last commit in the fetched segments `from`…`to` (read with `pg_waldump`), or nil.
-    func lastCommit(from: WALSegment, to: WALSegment) async -> Date?
-    /// Writes the recovery settings (restore_command from the WAL folder, the target, `archive_mode = off`), starts
-    /// the server and waits until recovery has finished and the server is promoted.
-    func recover(target: Date?) async throws -> RecoveryOutcome
+    /// Brings `files` (in replay order) into the private WAL folder with `pgbackrest archive-get`, `options.connections`
+    /// at once, while the server replays; returns the bytes fetched. A file the repository no longer has fails with
+    /// `WALDeliveryError` naming it (replay gets nothing after it).
+    func deliverWAL(_ settings: PgBackRestSettings, _ files: [WALArchive.File], options: WALDeliveryOptions) async throws -> Int64
 }
 
 /// What `pgbackrest restore` left in the data folder.

@@ -19,6 +19,9 @@ extension ReplicaMethod {
         if f.tablespaces > 0 {
             throw DrillError(.unsupported, "standby \(c.from) has \(f.tablespaces) tablespace(s): drill does not clone tablespaces yet (pg_basebackup would write into their production paths)")
         }
+        // The clone runs the primary's major: chosen (or the drill fails naming the versions) before anything else.
+        let chosen = try await run.choosePostgres(Self.versionNeed(primary: ev.primary.serverVersion), catalog: postgres, drill: drill,
+                                                  needsServer: true)
         // The copy needs disk and memory under the scratch root like any restore: wait for them (or fail) first. The
         // report keeps the replica drill's own restore point.
         try await run.located(RestorePoint(uri: c.url ?? standby.url, name: "clone of \(c.from)", format: "basebackup",
@@ -30,7 +33,7 @@ extension ReplicaMethod {
         ev.clone = block
         run.evidence(ev)
         let session = try await run.phase(.provision, detail: "scratch cluster for a clone of \(c.from)") {
-            run.adopt(try await cloner.prepare(drill: drill, profile: drill.restore.profile))
+            run.adopt(try await cloner.prepare(drill: drill, profile: drill.restore.profile, postgres: chosen))
         }
         let t0 = clock.now
         let copy = try await run.phase(.clone, detail: "pg_basebackup from \(c.from)\(c.maxRate.map { ", at most \($0)/s" } ?? "")") {

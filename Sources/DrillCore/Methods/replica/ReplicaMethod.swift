@@ -23,10 +23,14 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
     public var clock: C
     /// The pause between two polls of a standby: the resolution of the measured latencies.
     public var pollInterval: Duration
+    /// The installed PostgreSQL versions, to choose the clone's (the primary's major); nil: the cloner's default.
+    public var postgres: (any PostgresCatalog)?
 
-    public init(link: any ReplicaLink, cloner: (any ReplicaCloner)?, clock: C, pollInterval: Duration = .milliseconds(10)) {
+    public init(link: any ReplicaLink, cloner: (any ReplicaCloner)?, clock: C, pollInterval: Duration = .milliseconds(10),
+                postgres: (any PostgresCatalog)? = nil) {
         self.link = link
         self.cloner = cloner
+        self.postgres = postgres
         self.clock = clock
         self.pollInterval = pollInterval
     }
@@ -75,6 +79,27 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
             await sessions.closeAll()
             throw error
         }
+    }
+
+    /// With a clone, the primary's major (its `server_version`), which the clone's PostgreSQL must have (for
+    /// `drill plan`); nil without one: nothing is restored.
+    public func versionNeed(_ drill: DrillConfig, _ context: MethodContext) async throws -> VersionNeed? {
+        let s = try Self.settings(drill)
+        guard s.clone != nil else { return nil }
+        let sessions = SessionPool()
+        do {
+            let c = try await connect(s, sessions, limits: ReplicaLimits(s), heartbeat: false, subscribers: false)
+            let facts = try await primaryFacts(s, c.primary)
+            await sessions.closeAll()
+            return Self.versionNeed(primary: facts.serverVersion)
+        } catch {
+            await sessions.closeAll()
+            throw error
+        }
+    }
+
+    static func versionNeed(primary serverVersion: String?) -> VersionNeed? {
+        serverVersion.flatMap(PostgresVersion.init(parsing:)).map { VersionNeed(version: $0, rule: .sameMajor, source: "the primary's server_version") }
     }
 
     public func restore(_ drill: DrillConfig, _ run: MethodRun) async throws -> Restored {
@@ -163,8 +188,8 @@ public struct ReplicaMethod<C: Clock>: DrillMethod where C.Duration == Duration 
 }
 
 extension ReplicaMethod where C == ContinuousClock {
-    public init(link: any ReplicaLink, cloner: (any ReplicaCloner)?) {
-        self.init(link: link, cloner: cloner, clock: ContinuousClock())
+    public init(link: any ReplicaLink, cloner: (any ReplicaCloner)?, postgres: (any PostgresCatalog)? = nil) {
+        self.init(link: link, cloner: cloner, clock: ContinuousClock(), postgres: postgres)
     }
 }
 

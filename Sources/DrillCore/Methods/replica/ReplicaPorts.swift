@@ -63,8 +63,9 @@ public struct ReplicaLinkError: Error, Sendable, CustomStringConvertible, Equata
 /// Makes private scratch clusters from a standby, to time a promotion (`clone`). Live:
 /// `DrillLive.PgBaseBackupCloner`.
 public protocol ReplicaCloner: Sendable {
-    /// Creates the scratch cluster's private folders (nothing runs yet).
-    func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any ReplicaClone
+    /// Creates the scratch cluster's private folders (nothing runs yet), with the server programs of `postgres` (the
+    /// primary's major; nil: the cloner's default).
+    func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any ReplicaClone
 }
 
 /// A clone of a production standby in a private scratch cluster. Teardown stops it and deletes every file.

@@ -59,15 +59,15 @@ public struct LiveBarmanCloud: BarmanCloudTool {
         return (backups, text.isEmpty ? tool : text)
     }
 
-    public func prepare(drill: DrillConfig) async throws -> any BarmanCloudScratch {
-        let session = try await BarmanScratchSession.makeSession(drill: drill, scratchRoot: scratchRoot, memoryBytes: memoryBytes,
-                                                                 logger: logger)
+    public func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanCloudScratch {
+        let session = try await BaseBackupSession.create(drill: drill, profile: drill.restore.profile, postgres: postgres,
+                                                         scratchRoot: scratchRoot, memoryBytes: memoryBytes, logger: logger)
         return LiveBarmanCloudScratch(session: session, tool: self)
     }
 }
 
 /// A scratch cluster filled by `barman-cloud-restore`.
-final class LiveBarmanCloudScratch: BarmanScratchSession, BarmanCloudScratch, @unchecked Sendable {
+final class LiveBarmanCloudScratch: ToolRestoredSession, BarmanCloudScratch, @unchecked Sendable {
     let tool: LiveBarmanCloud
 
     init(session: BaseBackupSession, tool: LiveBarmanCloud) {
@@ -75,7 +75,7 @@ final class LiveBarmanCloudScratch: BarmanScratchSession, BarmanCloudScratch, @u
         super.init(session: session, logger: tool.logger)
     }
 
-    func restore(_ s: BarmanCloudSettings, backup id: String) async throws -> Int64 {
+    func restore(_ s: BarmanCloudSettings, backup id: String) async throws -> BarmanRestoreOutcome {
         let data = cluster.dataDirectory
         let name = "barman-cloud-restore"
         let r = try await tool.run(name, BarmanCloudInvocation.restore(s, id: id, destination: data, environment: tool.environment), s)
@@ -86,27 +86,32 @@ final class LiveBarmanCloudScratch: BarmanScratchSession, BarmanCloudScratch, @u
             throw DrillError(.restoreFailed, "\(name) reported success but the data folder holds no PG_VERSION")
         }
         try await handOver()
-        return Self.bytes(under: data)
+        return BarmanRestoreOutcome(bytes: Self.bytes(under: data), walSegmentSize: try await cluster.walSegmentSize())
     }
 
-    func importWAL(_ file: WALArchive.File, from store: any BackupStore) async throws -> Int64 {
-        try await session.importWAL(file, from: store)
+    /// Plain and `.gz` files with drill's own S3 client, `.bz2` / `.snappy` ones with `barman-cloud-wal-restore`.
+    func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, settings s: BarmanCloudSettings,
+                    options: WALDeliveryOptions) async throws -> Int64 {
+        try await deliver(files, options: options) { [self] file, incoming in
+            if BarmanCloudWAL.needsTool(file) { return try await walRestore(s, walName: file.walName, into: incoming) }
+            return try await importWAL(file, from: store, into: incoming)
+        }
     }
 
-    func fetchWAL(_ s: BarmanCloudSettings, walName: String) async throws -> Int64 {
-        let dest = (walDirectory as NSString).appendingPathComponent(walName)
+    /// `barman-cloud-wal-restore` of one WAL file into `folder`; returns its bytes.
+    private func walRestore(_ s: BarmanCloudSettings, walName: String, into folder: String) async throws -> Int64 {
+        let dest = (folder as NSString).appendingPathComponent(walName)
         try? FileManager.default.removeItem(atPath: dest)
         let name = "barman-cloud-wal-restore"
         let r = try await tool.run(name, BarmanCloudInvocation.walRestore(s, walName: walName, destination: dest,
                                                                           environment: tool.environment), s)
         guard r.succeeded else {
+            try? FileManager.default.removeItem(atPath: dest)
             if r.exitCode == 1 {
                 throw DrillError(.walGap, "\(name) found no \(walName) in \(s.walPrefix), though the listing showed it")
             }
             throw BarmanCloudInvocation.failure(name, s, exitCode: r.exitCode, stderr: r.stderr, credentials: tool.credentialSource)
         }
-        chmod(dest, 0o600)
-        if let runAs = cluster.runAs { try runAs.chown(dest) }
         return ((try? FileManager.default.attributesOfItem(atPath: dest))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 }

@@ -13,10 +13,11 @@ public enum BarmanInvocation {
     public static func walFiles(_ s: BarmanSettings, id: String) -> [String] {
         prefix(s) + ["-f", "json", "list-files", "--target", "wal", s.server, id]
     }
-    /// `barman recover` without a target (`--target-*` would make Barman write recovery settings drill writes itself):
-    /// the backup and every archived WAL file after it are copied into `destination`.
+    /// `barman recover --get-wal` without a target (`--target-*` would make Barman write recovery settings drill
+    /// writes itself): only the backup's files are copied into `destination`; drill delivers the WAL from the
+    /// catalogue while the server replays (the `restore_command` Barman writes is overridden by drill's).
     public static func recover(_ s: BarmanSettings, id: String, destination: String) -> [String] {
-        prefix(s) + ["recover", s.server, id, destination]
+        prefix(s) + ["recover", "--get-wal", s.server, id, destination]
     }
 
     /// The environment Barman runs with: the PostgreSQL binaries' folder at the end of `PATH` (so `verify-backup`

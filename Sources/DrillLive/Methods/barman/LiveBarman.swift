@@ -86,9 +86,9 @@ public struct LiveBarman: BarmanTool {
         }
     }
 
-    public func prepare(drill: DrillConfig) async throws -> any BarmanServerScratch {
-        let session = try await BarmanScratchSession.makeSession(drill: drill, scratchRoot: scratchRoot, memoryBytes: memoryBytes,
-                                                                 logger: logger)
+    public func prepare(drill: DrillConfig, postgres: PostgresInstallation?) async throws -> any BarmanServerScratch {
+        let session = try await BaseBackupSession.create(drill: drill, profile: drill.restore.profile, postgres: postgres,
+                                                         scratchRoot: scratchRoot, memoryBytes: memoryBytes, logger: logger)
         return LiveBarmanScratch(session: session, tool: self)
     }
 
@@ -104,8 +104,8 @@ public struct LiveBarman: BarmanTool {
     }
 }
 
-/// A scratch cluster filled by `barman recover`.
-final class LiveBarmanScratch: BarmanScratchSession, BarmanServerScratch, @unchecked Sendable {
+/// A scratch cluster filled by `barman recover --get-wal`; drill copies the WAL from Barman's catalogue itself.
+final class LiveBarmanScratch: ToolRestoredSession, BarmanServerScratch, @unchecked Sendable {
     let tool: LiveBarman
     private let lock = NSLock()
     private var stage: String?
@@ -117,7 +117,7 @@ final class LiveBarmanScratch: BarmanScratchSession, BarmanServerScratch, @unche
 
     /// Barman writes only where its user may: it recovers into a private folder of that user's beside the cluster,
     /// which is then moved into place and handed to the server's user.
-    func restore(_ s: BarmanSettings, backup id: String) async throws -> [BackupObject] {
+    func restore(_ s: BarmanSettings, backup id: String) async throws -> BarmanRestoreOutcome {
         let fm = FileManager.default
         let stageDir = try EmbeddedCluster.makePrivateDirectory(under: (cluster.root as NSString).deletingLastPathComponent,
                                                                 prefix: "drill-barman-")
@@ -139,31 +139,18 @@ final class LiveBarmanScratch: BarmanScratchSession, BarmanServerScratch, @unche
         try fm.removeItem(atPath: data)
         try fm.moveItem(atPath: destination, toPath: data)
         try await handOver()
-        return try moveWAL()
+        return BarmanRestoreOutcome(bytes: Self.bytes(under: data), walSegmentSize: try await cluster.walSegmentSize())
     }
 
-    /// Moves the WAL `barman recover` copied (into `pg_wal/`, or `barman_wal/` for a targeted recovery) into the
-    /// private WAL folder; `pg_wal/` is left empty, as after `pg_basebackup -X none`.
-    private func moveWAL() throws -> [BackupObject] {
-        let fm = FileManager.default
-        let data = cluster.dataDirectory
-        var out: [BackupObject] = []
-        for sub in ["pg_wal", "barman_wal"] {
-            let dir = (data as NSString).appendingPathComponent(sub)
-            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
-                let isWAL = WALSegment.looksLikeName(name) || name.hasSuffix(".history") || name.hasSuffix(".backup")
-                guard isWAL else { continue }
-                let dest = (walDirectory as NSString).appendingPathComponent(name)
-                try? fm.removeItem(atPath: dest)
-                try fm.moveItem(atPath: (dir as NSString).appendingPathComponent(name), toPath: dest)
-                let attrs = try? fm.attributesOfItem(atPath: dest)
-                out.append(BackupObject(uri: dest, name: name, sizeBytes: (attrs?[.size] as? NSNumber)?.int64Value,
-                                        modifiedAt: (attrs?[.modificationDate] as? Date) ?? .distantPast, localPath: dest))
-                try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent("archive_status/\(name).done"))
+    /// Copies Barman's archived files (local paths from `barman list-files`), decompressing what Barman compressed.
+    func deliverWAL(_ files: [WALArchive.File], options: WALDeliveryOptions) async throws -> Int64 {
+        let local = LocalStore(location: "/")
+        return try await deliver(files, options: options) { [self] file, incoming in
+            guard let path = file.object.localPath, FileManager.default.fileExists(atPath: path) else {
+                throw DrillError(.walGap, "\(file.walName) is in Barman's catalogue but its file \(file.object.uri) is gone")
             }
+            return try await importWAL(file, from: local, into: incoming)
         }
-        try? fm.removeItem(atPath: (data as NSString).appendingPathComponent("barman_wal"))
-        return out
     }
 
     override func teardown() async -> TeardownResult {

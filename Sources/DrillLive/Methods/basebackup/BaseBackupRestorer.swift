@@ -21,21 +21,8 @@ public struct BaseBackupRestorer: PhysicalRestorer {
 
     /// With `postgres` (the backup's major), its server programs recover the backup.
     public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession {
-        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
-        guard let binaries = found else {
-            throw DrillError(.noPostgres,
-                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
-        }
-        let cluster = try EmbeddedCluster.create(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,
-                                                 settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
-                                                 logger: logger)
-        do {
-            return try BaseBackupSession(cluster: cluster, database: drill.database ?? "postgres", download: drill.backup.download,
-                                         logger: logger)
-        } catch {
-            _ = await cluster.teardown()
-            throw error
-        }
+        try await BaseBackupSession.create(drill: drill, profile: profile, postgres: postgres, scratchRoot: scratchRoot,
+                                           memoryBytes: memoryBytes, logger: logger)
     }
 
     /// `PG_VERSION` of a staged base backup: the file of a plain-format folder, or the member of `base.tar[.gz]`.

@@ -3,7 +3,8 @@ import Foundation
 import Logging
 
 /// One physical restore: a scratch cluster whose data folder is populated from a base backup, a private WAL folder
-/// `restore_command` copies from, and the recovery itself. Teardown removes all of it.
+/// `restore_command` copies from, and the recovery itself. Teardown removes all of it. The tool-restored methods
+/// (pgBackRest, Barman) recover through the same session (`ToolRestoredSession`).
 public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     public let cluster: EmbeddedCluster
     public let database: String
@@ -17,6 +18,27 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     private var recoverySettings: [(String, String)] = []
     /// Where `backup_manifest` is kept (outside the data folder, which must stay as the backup made it until verified).
     var manifestPath: String { (cluster.root as NSString).appendingPathComponent("backup_manifest") }
+
+    /// A scratch cluster for a physical restore (its folders only, nothing started) with the server programs of
+    /// `postgres` (the backup's major), else the first PostgreSQL found.
+    static func create(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?, scratchRoot: String,
+                       memoryBytes: UInt64, logger: Logger) async throws -> BaseBackupSession {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
+        guard let binaries = found else {
+            throw DrillError(.noPostgres,
+                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
+        }
+        let cluster = try EmbeddedCluster.create(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,
+                                                 settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
+                                                 logger: logger)
+        do {
+            return try BaseBackupSession(cluster: cluster, database: drill.database ?? "postgres", download: drill.backup.download,
+                                         logger: logger)
+        } catch {
+            _ = await cluster.teardown()
+            throw error
+        }
+    }
 
     init(cluster: EmbeddedCluster, database: String, download: DownloadOptions = DownloadOptions(), logger: Logger) throws {
         self.cluster = cluster
@@ -170,19 +192,28 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
             staged = StagedBackup(path: local, isDirectory: false, sizeBytes: file.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
         } else {
             let incoming = (cluster.root as NSString).appendingPathComponent("wal-in")
-            if !fm.fileExists(atPath: incoming) { try fm.createDirectory(atPath: incoming, withIntermediateDirectories: false) }
+            // Several files are fetched at once: creating the folder must not fail because another fetch just did.
+            try fm.createDirectory(atPath: incoming, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             staged = try await store.stage(file.object, into: incoming, progress: nil)
         }
         defer { if staged.isTemporary { try? fm.removeItem(atPath: staged.path) } }
         let dest = ((into ?? walDirectory) as NSString).appendingPathComponent(file.walName)
         try? fm.removeItem(atPath: dest)
-        if file.compressed {
-            let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool("gzip"), arguments: ["-dc", "--", staged.path],
+        guard let handle = FileHandle(forReadingAtPath: staged.path) else {
+            throw DrillError(.backupUnreadable, "cannot read archived WAL file \(file.object.uri)")
+        }
+        let head = [UInt8]((try? handle.read(upToCount: 4)) ?? Data())
+        try? handle.close()
+        if let codec = WALFileFormat.codec(name: file.object.name, head: head) {
+            // Compressed by the archive command (`.gz`) or by the backup tool (Barman keeps the plain name).
+            let r = await ChildProcess.runCancellable(ProcessSpec(executable: cluster.binaries.tool(codec), arguments: ["-dc", "--", staged.path],
                                                                   stdout: .file(dest)))
             try Task.checkCancellation()
             guard r.succeeded else {
-                throw DrillError(.backupCorrupt, "archived WAL file \(file.object.name) is not valid gzip: \(lastError(r.stderr))")
+                throw DrillError(.backupCorrupt, "archived WAL file \(file.object.name) is not valid \(codec): \(lastError(r.stderr))")
             }
+        } else if WALSegment.looksLikeName(file.walName), !WALFileFormat.isSegment(head) {
+            throw DrillError(.backupUnreadable, "archived WAL file \(file.object.name) is neither a WAL segment nor gzip or bzip2 (drill does not read other compressions, such as a backup tool's custom one)")
         } else if staged.isTemporary {
             try fm.moveItem(atPath: staged.path, toPath: dest)
         } else {
@@ -207,11 +238,28 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     // MARK: Recover
 
     public func recover(target: Date?) async throws -> RecoveryOutcome {
+        try await recover(target: target, progress: nil)
+    }
+
+    public func recover(target: Date?, progress: TransferProgress?) async throws -> RecoveryOutcome {
+        try await recover(target: target, progress: progress, commandLine: false)
+    }
+
+    /// Writes the recovery settings (restore_command: drill's waiting script over the private WAL folder), starts the
+    /// server and waits until it is promoted, reporting replay's position through `progress` (`ReplayWatcher`).
+    /// `commandLine`: drill's own settings also go on the server's command line, above whatever the restored
+    /// configuration files say (a tool-restored data folder holds production's `postgresql.conf`).
+    func recover(target: Date?, progress: TransferProgress?, commandLine: Bool) async throws -> RecoveryOutcome {
         let recovery = ClusterRecovery(cluster: cluster)
         let script = try WALWaitScript.install(in: cluster.root, walDirectory: walDirectory)
         let extra = try recovery.configure(recovery: PhysicalSettings.recovery(waitScript: script, target: target))
         lock.withLock { recoverySettings = extra }
-        let outcome = try await recovery.run(target: target)
+        var segmentSize = lock.withLock { _extracted?.walSegmentSize }
+        if segmentSize == nil, progress != nil { segmentSize = try? await cluster.walSegmentSize() }
+        let watcher = ReplayWatcher(walDirectory: walDirectory, segmentSize: segmentSize ?? WALSegment.defaultSize, report: progress)
+        let outcome = try await watcher.watch {
+            try await recovery.run(target: target, commandLine: commandLine ? ToolRestoredSession.commandLine(cluster, configured: extra) : [])
+        }
         lock.withLock { _serverVersion = outcome.serverVersion }
         return outcome
     }

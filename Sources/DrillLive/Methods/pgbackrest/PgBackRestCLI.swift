@@ -75,31 +75,15 @@ public struct PgBackRestCLI: PgBackRestTool {
         }
     }
 
-    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgresVersion: String?) async throws -> any PgBackRestSession {
-        guard let binaries = await Self.binaries(for: postgresVersion) else {
-            throw DrillError(.noPostgres,
-                             "no PostgreSQL server binaries found\(postgresVersion.map { " for version \($0)" } ?? "") (looked at $DRILL_PG_BINDIR, /usr/lib/postgresql/<version>/bin, pg_config --bindir, PATH); install the postgresql package")
-        }
-        let cluster = try EmbeddedCluster.create(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,
-                                                 settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
-                                                 logger: logger)
+    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PgBackRestSession {
+        let session = try await BaseBackupSession.create(drill: drill, profile: profile, postgres: postgres, scratchRoot: scratchRoot,
+                                                         memoryBytes: memoryBytes, logger: logger)
         do {
-            return try PgBackRestScratch(cluster: cluster, database: drill.database ?? "postgres", cli: self)
+            return try PgBackRestScratch(session: session, cli: self)
         } catch {
-            _ = await cluster.teardown()
+            _ = await session.teardown()
             throw error
         }
-    }
-
-    /// The server binaries of the backup's PostgreSQL major version when installed side by side (Debian's
-    /// `/usr/lib/postgresql/<major>/bin`), else the usual discovery; `$DRILL_PG_BINDIR` always wins.
-    static func binaries(for version: String?) async -> PostgresBinaries? {
-        let env = ProcessInfo.processInfo.environment
-        if env["DRILL_PG_BINDIR"].map({ !$0.isEmpty }) != true, let version, version.allSatisfy(\.isNumber) {
-            let b = PostgresBinaries(directory: "/usr/lib/postgresql/\(version)/bin")
-            if b.has("initdb") && b.has("postgres") { return b }
-        }
-        return await PostgresBinaries.discover()
     }
 
     // MARK: Running pgBackRest

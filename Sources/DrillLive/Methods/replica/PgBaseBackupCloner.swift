@@ -14,8 +14,9 @@ public struct PgBaseBackupCloner: ReplicaCloner {
         self.memoryBytes = memoryBytes
     }
 
-    public func prepare(drill: DrillConfig, profile: RestoreProfile) async throws -> any ReplicaClone {
-        guard let binaries = await PostgresBinaries.discover() else {
+    public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any ReplicaClone {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
+        guard let binaries = found else {
             throw DrillError(.noPostgres,
                              "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
         }
