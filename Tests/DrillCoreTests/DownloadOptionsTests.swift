@@ -32,10 +32,11 @@ struct DownloadOptionsTests {
         #expect(ChunkPlan.mayStart(0, head: 0, slots: 0))  // at least one slot
     }
 
-    @Test("ranges only for a file larger than one chunk, with more than one connection")
+    @Test("ranges only for a file larger than one chunk, with more than one connection (one by default)")
     func whenRanges() {
-        let o = DownloadOptions()
-        #expect(o.connections == 4 && o.chunkBytes == 2 << 20)
+        #expect(DownloadOptions() == DownloadOptions(connections: 1, chunkBytes: 2 << 20))
+        #expect(!DownloadOptions().usesRanges(size: 1 << 30))
+        let o = DownloadOptions(connections: 4)
         #expect(o.bufferBytes == 8 << 20)
         #expect(!o.usesRanges(size: nil))
         #expect(!o.usesRanges(size: 2 << 20))
@@ -56,7 +57,7 @@ struct DownloadOptionsTests {
     func settings() throws {
         let (d, issues) = try parse(#"{ "location": "s3://b/base/" }"#)
         #expect(issues.isEmpty)
-        #expect(d?.backup.download == DownloadOptions(connections: 4, chunkBytes: 2 << 20))
+        #expect(d?.backup.download == DownloadOptions(connections: 1, chunkBytes: 2 << 20))
         let (set, none) = try parse(#"{ "location": "s3://b/base/", "connections": 8, "chunk_mib": 16 }"#)
         #expect(none.isEmpty)
         #expect(set?.backup.download == DownloadOptions(connections: 8, chunkBytes: 16 << 20))

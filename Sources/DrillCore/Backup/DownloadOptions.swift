@@ -1,13 +1,17 @@
 /// How one backup file is downloaded from a store that serves byte ranges (S3, HTTP(S) with `Accept-Ranges`):
 /// `connections` ranged GETs of `chunkBytes` each in flight at once, written in order (`backup.connections`,
-/// `backup.chunk_mib`). Memory is bounded by `connections × chunkBytes` whatever the file's size. One connection, or
-/// a file no larger than one chunk, is fetched with a single GET as before. The defaults (4 × 2 MiB: 8 MiB of buffers)
-/// keep the runner's peak RSS under 64 MiB; 4 × 4 MiB measured 64.9 MiB (docs/performance.md).
+/// `backup.chunk_mib`). Memory is bounded by `connections × chunkBytes` whatever the file's size. One connection (the
+/// default), or a file no larger than one chunk, is fetched with a single GET.
+///
+/// One connection by default: measured on the physical bench (moto on loopback, 2 cores), more connections were never
+/// faster (gzip and plain tar alike: one connection already delivered more than tar consumed, and each ranged GET cost
+/// the server CPU the restore needed); they pay where one connection is slower than the restore, e.g. S3 at 50–100 MB/s
+/// per connection feeding an uncompressed, lz4 or zstd archive (docs/performance.md).
 public struct DownloadOptions: Sendable, Equatable {
     public var connections: Int
     public var chunkBytes: Int64
 
-    public static let defaultConnections = 4
+    public static let defaultConnections = 1
     public static let defaultChunkBytes: Int64 = 2 << 20
     /// A single connection: one GET per file, resumed with Range on a dropped connection.
     public static let single = DownloadOptions(connections: 1)

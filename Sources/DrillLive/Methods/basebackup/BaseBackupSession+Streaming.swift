@@ -55,10 +55,12 @@ extension BaseBackupSession {
         let counter = ProgressCounter(total: total, progress: progress)
         let pigz = Self.pigz
         // base.tar and pg_wal.tar are extracted at the same time (two tar processes); the other files are read after.
-        async let baseReceipt = untar(base, from: store, into: data, pigz: pigz, counter: counter)
+        async let baseReceipt = untar(base, from: store, into: data, pigz: pigz, counter: counter, download: download)
         var receipts: [(name: String, receipt: StreamReceipt)] = []
+        // pg_wal.tar comes over one more connection, beside base.tar's: the memory bound is base.tar's window alone.
         for wal in archives where wal.name.hasPrefix("pg_wal.") {
-            receipts.append((wal.name, try await untar(wal, from: store, into: try walFolder(), pigz: pigz, counter: counter)))
+            receipts.append((wal.name, try await untar(wal, from: store, into: try walFolder(), pigz: pigz, counter: counter,
+                                                       download: .single)))
         }
         receipts.append((base.name, try await baseReceipt))
         for file in files where TarCompression(name: file.name) == nil {
@@ -82,9 +84,9 @@ extension BaseBackupSession {
     }
 
     private func untar(_ archive: BackupObject, from store: any BackupStore, into dir: String, pigz: String?,
-                       counter: ProgressCounter) async throws -> StreamReceipt {
+                       counter: ProgressCounter, download: DownloadOptions) async throws -> StreamReceipt {
         let spec = tarSpec(Self.untarStreamArguments(compression: archive.name, pigz: pigz, into: dir), stdin: .pipe)
-        let part = counter.part(), download = self.download
+        let part = counter.part()
         let (r, receipt) = try await StreamedRun.run(spec, input: .stream { sink in
             try await store.stream(archive, to: sink, options: download, progress: part)
         })
