@@ -55,6 +55,7 @@ public struct FakeStore: BackupStore, BackupStoreFactory {
 /// A scratch database that only records its teardown.
 public struct FakeScratch: ScratchDatabase {
     public let log: FakeLog
+    public init(log: FakeLog) { self.log = log }
     public var kind: String { "embedded" }
     public var database: String { "drill_fake" }
     public var connection: ConnectionParameters { ConnectionParameters(["dbname": "drill_fake"]) }

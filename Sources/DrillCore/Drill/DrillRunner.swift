@@ -55,6 +55,7 @@ public struct DrillRunner<C: Clock>: Sendable where C.Duration == Duration {
                     state.report.measured.recoveryPointSource = restored.recoveryPointSource
                 }
                 state.rpoReference = restored.rpoReference
+                state.sourceReadAt = restored.sourceReadAt
                 state.methodRPO = restored.rpo
                 state.methodRTO = restored.rto
                 state.violations = restored.violations

@@ -18,6 +18,8 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
     var failureCode: String?
     /// What the recovery point is measured against: the drill's start, or an explicit recovery target.
     var rpoReference: Date?
+    /// When the method read what it recovered from (see `Restored.sourceReadAt`).
+    var sourceReadAt: Date?
     var usableAt: C.Instant?
     /// The database the checks run in (kept with `--keep`).
     var checked: (any ScratchDatabase)?
@@ -100,12 +102,14 @@ final class DrillState<C: Clock>: RunRecorder, @unchecked Sendable where C.Durat
         var futureRecoveryPoint = false
         if let m = methodRPO {
             r.measured.rpoSeconds = m.seconds.map { ($0 * 1000).rounded() / 1000 }
-        } else if let rp = r.measured.recoveryPoint, rp > startedAt {
+        } else if let rp = r.measured.recoveryPoint, rp > max(startedAt, sourceReadAt ?? startedAt) {
             futureRecoveryPoint = true
-            r.findings.append(TimeTrust.futureRecoveryPoint(rp, source: r.measured.recoveryPointSource, drillStart: startedAt))
+            r.findings.append(TimeTrust.futureRecoveryPoint(rp, source: r.measured.recoveryPointSource, drillStart: startedAt,
+                                                            readAt: sourceReadAt))
         } else if let rp = r.measured.recoveryPoint {
-            // A target can fall between two commits, so the last replayed one precedes it: never negative there.
-            let gap = rpoReference.map { max(0, $0.timeIntervalSince(rp)) } ?? startedAt.timeIntervalSince(rp)
+            // A target can fall between two commits, so the last replayed one precedes it; and a commit written while
+            // the drill ran (archived before the method read the archive) lost nothing: never negative.
+            let gap = max(0, (rpoReference ?? startedAt).timeIntervalSince(rp))
             r.measured.rpoSeconds = (gap * 1000).rounded() / 1000
         }
         // A future file time keeps that backup "the latest" for good: say so, unless it is the recovery point just named.

@@ -4,8 +4,12 @@ import Foundation
 /// backup host, a dump made under a wrong `TZ`), which would otherwise give a negative RPO or keep a backup "the latest"
 /// for good.
 enum TimeTrust {
-    static func futureRecoveryPoint(_ rp: Date, source: String?, drillStart: Date) -> String {
-        "The backup's time (\(source ?? "recovery point") \(RFC3339.format(rp))) is \(formatSeconds(rp.timeIntervalSince(drillStart))) "
+    static func futureRecoveryPoint(_ rp: Date, source: String?, drillStart: Date, readAt: Date? = nil) -> String {
+        if let readAt, readAt > drillStart {
+            return "The backup's time (\(source ?? "recovery point") \(RFC3339.format(rp))) is \(formatSeconds(rp.timeIntervalSince(readAt))) "
+                + "in the future of the moment drill read the archive (\(RFC3339.format(readAt))): clock skew on the backup host or a wrong TZ."
+        }
+        return "The backup's time (\(source ?? "recovery point") \(RFC3339.format(rp))) is \(formatSeconds(rp.timeIntervalSince(drillStart))) "
             + "in the future of the drill's start (\(RFC3339.format(drillStart))): clock skew on the backup host or a wrong TZ."
     }
 

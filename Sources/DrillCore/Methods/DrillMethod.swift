@@ -119,6 +119,11 @@ public struct Restored: Sendable {
     public var recoveryPointSource: String?
     /// What the recovery point is measured against when not the drill's start (a point-in-time target).
     public var rpoReference: Date?
+    /// When the method read what it recovered from (a physical method: when it listed the WAL archive). Production
+    /// keeps writing while a drill runs, so WAL archived after the drill's start can be replayed: a recovery point up
+    /// to this time is real (the RPO is then 0 against the drill's start); only one after it is a clock problem.
+    /// Nil: the drill's start.
+    public var sourceReadAt: Date?
     /// An RPO the method measured itself (a replica's receive latency): used instead of the drill's start minus the
     /// recovery point. `notMeasured` makes the drill non-compliant with the reason.
     public var rpo: MethodMeasure?
@@ -129,12 +134,14 @@ public struct Restored: Sendable {
     /// finding.
     public var violations: [String]
 
-    public init(database: any ScratchDatabase, recoveryPoint: Date?, recoveryPointSource: String?, rpoReference: Date? = nil) {
+    public init(database: any ScratchDatabase, recoveryPoint: Date?, recoveryPointSource: String?, rpoReference: Date? = nil,
+                sourceReadAt: Date? = nil) {
         self.database = database
         self.checkTargets = []
         self.recoveryPoint = recoveryPoint
         self.recoveryPointSource = recoveryPointSource
         self.rpoReference = rpoReference
+        self.sourceReadAt = sourceReadAt
         self.violations = []
     }
 

@@ -59,6 +59,9 @@ public struct WALDelivery: Sendable {
     public let backupEnd: Date
     public let segmentSize: UInt64
     public let newestModifiedAt: Date?
+    /// When the archive was listed: every file replay gets was archived before then, so no replayed commit can be
+    /// newer (unless a clock is wrong).
+    public let listedAt: Date
 
     /// Waits until every file was delivered; rethrows a delivery failure (a gap found while replay ran).
     func finished(cancelledIsFine: Bool = false) async throws {

@@ -50,6 +50,7 @@ public struct WALReplay<Evidence: WALReplayEvidence>: Sendable {
         run.begin(.walFetch, detail: detail)
         do {
             let listing = try await list()
+            let listedAt = run.context.now()
             let plan = try checkedPlan(listing)
             // An explicit target is checked before anything is fetched.
             if case .time = target { _ = try target.resolve(backupEnd: listing.backupEnd, archiveEnd: nil, unit: run.randomUnit) }
@@ -82,7 +83,7 @@ public struct WALReplay<Evidence: WALReplayEvidence>: Sendable {
                 }
             }
             return WALDelivery(task: task, plan: plan, backupEnd: listing.backupEnd, segmentSize: listing.segmentSize,
-                               newestModifiedAt: listing.archive.newest?.file.object.modifiedAt)
+                               newestModifiedAt: listing.archive.newest?.file.object.modifiedAt, listedAt: listedAt)
         } catch {
             run.fail(.walFetch)
             throw error
@@ -139,9 +140,11 @@ public struct WALReplay<Evidence: WALReplayEvidence>: Sendable {
             $0.toolVersion = outcome.serverVersion
         }
         if let commit = outcome.lastReplayedCommit {
-            return Restored(database: session, recoveryPoint: commit, recoveryPointSource: "wal_replay", rpoReference: targetTime)
+            return Restored(database: session, recoveryPoint: commit, recoveryPointSource: "wal_replay", rpoReference: targetTime,
+                            sourceReadAt: wal.listedAt)
         }
-        return Restored(database: session, recoveryPoint: fallback, recoveryPointSource: "backup_end", rpoReference: targetTime)
+        return Restored(database: session, recoveryPoint: fallback, recoveryPointSource: "backup_end", rpoReference: targetTime,
+                        sourceReadAt: wal.listedAt)
     }
 
     /// The time recovery stops at (nil: the end of the archive). A random point is chosen between the backup's end
