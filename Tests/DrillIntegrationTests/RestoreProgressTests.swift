@@ -35,6 +35,36 @@ struct RestoreProgressTests {
         expectNothingLeft(folder)
     }
 
+    @Test("a zstd-compressed plain dump (the stored bytes drill feeds the decoder) and a pg_dumpall file show progress up to 100 % too",
+          arguments: ["zstd", "dumpall"])
+    func layeredAndClusterDumps(kind: String) async throws {
+        let folder = TempFolder("progress-\(kind)")
+        let backups = folder.sub("backups")
+        let drill: String
+        if kind == "zstd" {
+            // Over a megabyte stored: more than the pipes and zstd's buffers take in before the restore starts.
+            let plain = folder.file("bulk.sql")
+            try await EncodedDumps.bulkDump("progress_bulk", rows: 60_000, format: .plain, to: plain)
+            let stored = (backups as NSString).appendingPathComponent("shop-latest")
+            try await EncodedDumps.compress(plain, with: .zstd, to: stored)
+            try FileManager.default.removeItem(atPath: plain)
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: stored)[.size] as? Int)
+            #expect(size > 1_000_000, "\(size) bytes stored")
+            drill = encodedDrill(location: backups, checks: #"[ { "name": "rows", "sql": "SELECT count(*) FROM bulk", "expect": { "equals": 60000 } } ]"#)
+        } else {
+            _ = try copy(try await DumpAllTests.Cluster.shared.dump(), into: backups, as: "cluster.sql")
+            drill = DumpAllTests.drill(backups)
+        }
+        let config = try ConfigFixture(in: folder, drills: ["shop": drill])
+        let r = try await DrillBinary.run(["run", "shop", "--config", config.directory, "--archive", folder.sub("archive")],
+                                          environment: ["TMPDIR": folder.sub("scratch"), "DRILL_PROGRESS_SECONDS": "0"])
+        #expect(r.exitCode == 0, "\(r.output)")
+        let lines = Self.progressLines(r.stderr)
+        #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.contains(" shop: restore: ") }, "\(lines)")
+        #expect(lines.last?.contains("(100%)") == true, "\(r.stderr)")
+        expectNothingLeft(folder)
+    }
+
     @Test("what a tool and its child processes read adds up, and stays counted when they exit")
     func processTreeReads() async throws {
         let dir = try TempFiles.directory()

@@ -21,6 +21,11 @@ public struct DumpAllRestorer: Restorer {
         let started = Date()
         let source = try ClusterDumpSource(request.input)
         let reader = ClusterDumpReader(fd: source.fd)
+        // A local file's progress is how far drill has read it (a stream reports its own: the download's bytes).
+        let watcher = request.progress.flatMap { progress -> ReadWatcher? in
+            guard case .path(let p) = request.input else { return nil }
+            return ReadWatcher(total: ReadWatcher.size(of: p), progress: progress, measure: ReadWatcher.position(of: source.fd))
+        }
         var outcome: RestoreOutcome
         do {
             outcome = try await withTaskCancellationHandler {
@@ -31,8 +36,11 @@ public struct DumpAllRestorer: Restorer {
             // The rest (after pg_dumpall's last line) is read and ignored: a stream's digest then covers every byte.
             if source.isStream { _ = try await OffPool.run { try reader.drain() } }
         } catch {
+            await watcher?.stop()  // before the file's descriptor is closed
             throw await source.fail(error)
         }
+        await watcher?.stop()
+        watcher?.finished()
         outcome.receipt = try await source.finish()
         outcome.toolSeconds = Date().timeIntervalSince(started)
         return outcome

@@ -1,5 +1,6 @@
 import DrillCore
 import Foundation
+import Synchronization
 
 /// Backups in a local folder (a path or a `file://` URL). The latest is the newest by modification time.
 /// Backups are restored in place: nothing is copied.
@@ -69,21 +70,32 @@ public struct LocalStore: BackupStore {
         }
     }
 
+    /// Copies the file into `sink` (a pipe to a decoder or a restore tool) on a thread of its own: a pipe's reader can
+    /// take its time, and a write blocked on it must not hold one of the few threads of Swift's cooperative pool (with
+    /// the decoders' readers waiting for one, that deadlocked).
     public func stream(_ object: BackupObject, to sink: FileHandle, progress: TransferProgress?) async throws -> StreamReceipt {
-        guard let fh = FileHandle(forReadingAtPath: object.localPath ?? object.key) else {
-            throw DrillError(.backupUnreadable, "cannot read \(object.uri)")
+        let path = object.localPath ?? object.key, uri = object.uri, size = object.sizeBytes
+        let cancelled = Atomic<Bool>(false)
+        return try await withTaskCancellationHandler {
+            try await OffPool.run {
+                guard let fh = FileHandle(forReadingAtPath: path) else {
+                    throw DrillError(.backupUnreadable, "cannot read \(uri)")
+                }
+                defer { try? fh.close() }
+                let h = SHA256Hasher()
+                var total: Int64 = 0
+                while let chunk = try fh.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    if cancelled.load(ordering: .relaxed) { throw CancellationError() }
+                    h.update(chunk)
+                    try sink.write(contentsOf: chunk)
+                    total += Int64(chunk.count)
+                    progress?(total, size)
+                }
+                return StreamReceipt(bytes: total, sha256: h.finalizeHex())
+            }
+        } onCancel: {
+            cancelled.store(true, ordering: .relaxed)
         }
-        defer { try? fh.close() }
-        let h = SHA256Hasher()
-        var total: Int64 = 0
-        while let chunk = try fh.read(upToCount: 1 << 20), !chunk.isEmpty {
-            try Task.checkCancellation()
-            h.update(chunk)
-            try sink.write(contentsOf: chunk)
-            total += Int64(chunk.count)
-            progress?(total, object.sizeBytes)
-        }
-        return StreamReceipt(bytes: total, sha256: h.finalizeHex())
     }
 
     public func sidecarDigest(for object: BackupObject) async throws -> String? {

@@ -101,7 +101,8 @@ public struct DumpMethod: DrillMethod {
         let chosen: PostgresInstallation?
         do {
             if Self.isLayered(located), located.format == .encoded || decoder != nil {
-                decoded = try await decode(drill, located, rawInput(located, staged: nil, observer: run.observer, options: drill.backup.download), run)
+                decoded = try await decode(drill, located, rawInput(located, staged: nil, observer: run.observer, options: drill.backup.download,
+                                                                    throughStore: true), run)
             }
             if decoded?.found.format == .dumpall, drill.target != .embedded {
                 throw Self.clusterDumpRefusal(located.object.name, inside: decoded!.found.codecs)
@@ -137,9 +138,11 @@ public struct DumpMethod: DrillMethod {
 
     /// The backup's stored bytes: the staged (or local) copy, else a stream from the store over `options`'
     /// connections (its progress to `observer`, when given).
+    /// `throughStore`: a local file is read by drill through its store too, so the bytes read show as progress (the
+    /// decoders' input: what the restore tool reads is their plaintext, whose size is unknown).
     private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, observer: (any PhaseObserver)?,
-                          options: DownloadOptions) -> RestoreInput {
-        if let path = staged?.path ?? located.object.localPath { return .path(path) }
+                          options: DownloadOptions, throughStore: Bool = false) -> RestoreInput {
+        if let path = staged?.path ?? located.object.localPath, !(throughStore && staged == nil && observer != nil) { return .path(path) }
         let store = located.store, object = located.object
         return .stream { sink in
             try await store.stream(object, to: sink, options: options) { done, total in observer?.transfer(done: done, total: total) }
