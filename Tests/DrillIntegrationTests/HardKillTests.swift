@@ -238,11 +238,16 @@ struct HardKillTests {
                 while Date() < deadline && child.isRunning {
                     // Cheap and fast: the server's own children (one /proc file); every 50th round, any descendant of
                     // drill that is a scratch account's startup process, whatever the tree's shape.
+                    // The server: a child of drill of a scratch account that is postgres (tar extracts as that account
+                    // too, before the server starts), forgotten when it is gone.
+                    if let s = server, ProcessTable.entry(s).map({ !$0.isZombie }) != true { server = nil }
                     if server == nil {
-                        server = Self.children(of: drillPID).first { ProcessTable.entry($0).map(Self.isScratchAccount) == true }
+                        server = Self.children(of: drillPID).first {
+                            ProcessTable.entry($0).map(Self.isScratchAccount) == true && Self.command($0).contains("postgres")
+                        }
                     }
                     var found = server.flatMap { s in Self.children(of: s).first { Self.command($0).contains("startup") } }
-                    if found == nil && round % 50 == 0 {
+                    if found == nil && round % 20 == 0 {
                         found = ProcessTable.descendants(of: drillPID).first {
                             Self.isScratchAccount($0) && Self.command($0.pid).contains("startup")
                         }?.pid
