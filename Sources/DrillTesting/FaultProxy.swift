@@ -4,7 +4,7 @@ import Foundation
 /// An HTTP proxy on 127.0.0.1 in front of moto or a static server that injects faults into GET requests whose path
 /// contains `match`, one fault per request in order: `500` (a 500 answer), `403`, `404` (NoSuchKey: an object removed after it was listed), `503ra:S` (503 SlowDown with
 /// `Retry-After: S`), `cut:N` (the body stops after N bytes and
-/// the connection closes), `stall:N` (N bytes, then silence), `drop` (connection closed before an answer), `ok`.
+/// the connection closes), `stall:N` (N bytes, then 30 s of silence; `stall:N:S` for S seconds), `drop` (connection closed before an answer), `ok`.
 public final class FaultProxy: Sendable {
     private let process: FixtureProcess
     public var port: Int { process.port }

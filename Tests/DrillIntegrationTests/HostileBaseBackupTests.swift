@@ -81,6 +81,49 @@ struct HostileBaseBackupTests {
     }
 }
 
+/// A plain-format backup folder is untrusted input too: it is copied through `tar -c` (drill) into `tar -x` (the
+/// server's account), so a device node or a set-user-ID file in it cannot reach the scratch cluster.
+@Suite("Hostile plain-format base backups")
+struct HostilePlainBackupTests {
+    @Test("a device node and a set-user-ID file in a plain-format folder: refused, none of them in the data folder")
+    func hostileFolder() async throws {
+        let folder = TempFolder("hostileplain")
+        let backup = folder.sub("base/20261201T0000Z")
+        try "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n".write(toFile: (backup as NSString).appendingPathComponent("backup_label"), atomically: true, encoding: .utf8)
+        let setuid = (backup as NSString).appendingPathComponent("setuid")
+        try "#!/bin/sh\n".write(toFile: setuid, atomically: true, encoding: .utf8)
+        chmod(setuid, 0o4755)
+        // A character device (/dev/null's numbers) and a block device: made as root, as on a tampered backup host.
+        #expect(mknod((backup as NSString).appendingPathComponent("null"), S_IFCHR | 0o666, Self.device(1, 3)) == 0,
+                "mknod needs root, as the tests run: \(String(cString: strerror(errno)))")
+        #expect(mknod((backup as NSString).appendingPathComponent("disk"), S_IFBLK | 0o600, Self.device(8, 0)) == 0)
+
+        let drill = DrillConfig(name: "hostile", tier: "critical", backup: BackupConfig(location: folder.sub("base")),
+                                wal: WALConfig(location: folder.sub("wal")))
+        let restorer = BaseBackupRestorer(scratchRoot: folder.sub("scratch"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let session = try await restorer.prepare(drill: drill, profile: .fast)
+        let data = try #require((session as? BaseBackupSession)?.cluster.dataDirectory)
+        let staged = StagedBackup(path: backup, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
+        let error = await #expect(throws: DrillError.self) { _ = try await session.extract(staged) }
+        #expect(error?.code == .backupCorrupt)
+        #expect(error?.message.contains("copying the base backup failed") == true, "\(error?.message ?? "")")
+        let runAs = (session as? BaseBackupSession)?.cluster.runAs
+        for rel in try FileManager.default.subpathsOfDirectory(atPath: data) {
+            var st = stat()
+            #expect(lstat((data as NSString).appendingPathComponent(rel), &st) == 0)
+            let kind = st.st_mode & S_IFMT
+            #expect(kind != S_IFBLK && kind != S_IFCHR, "\(rel) is a device node")
+            #expect(st.st_mode & S_ISUID == 0, "\(rel) keeps its set-user-ID bit")
+            if let runAs { #expect(st.st_uid == runAs.uid, "\(rel) belongs to uid \(st.st_uid)") }
+        }
+        _ = await session.teardown()
+        expectNothingLeft(folder)
+    }
+
+    /// glibc's `makedev` (a macro Swift does not import) for majors and minors below 256.
+    static func device(_ major: UInt64, _ minor: UInt64) -> dev_t { dev_t((major << 8) | minor) }
+}
+
 /// The PostgreSQL major of a local tar-format base backup, read before anything is provisioned.
 @Suite("A base backup's PG_VERSION, read in place")
 struct BaseBackupVersionTests {

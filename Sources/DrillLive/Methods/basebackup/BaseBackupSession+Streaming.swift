@@ -79,7 +79,7 @@ extension BaseBackupSession {
             h.update(Data("\(r.name)\u{0}\(r.receipt.bytes)\u{0}\(r.receipt.sha256)\n".utf8))
         }
         let bytes = receipts.map(\.receipt.bytes).reduce(0, +)
-        let extracted = try await finishExtraction(bytes: bytes, ownedByServer: true)
+        let extracted = try await finishExtraction(bytes: bytes)
         return StreamedExtraction(extracted: extracted, sha256: h.finalizeHex(), sizeBytes: bytes)
     }
 

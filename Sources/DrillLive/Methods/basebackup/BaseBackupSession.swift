@@ -87,21 +87,19 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
                 try await untar((src as NSString).appendingPathComponent(name), into: try walFolder())
             }
         } else if has("backup_label") {
-            // Plain format: copy the tree as it is (cp keeps modes; ownership is handed over below).
-            try await run(ProcessSpec(executable: cluster.binaries.tool("cp"), arguments: ["-R", "-p", "--", src + "/.", data]),
-                          "copying the base backup")
+            try await copyPlain(src, into: data)
         } else {
             throw DrillError(.backupUnreadable, "\(src) holds neither base.tar[.gz] (tar format) nor backup_label (plain format): not a pg_basebackup backup")
         }
         if has("backup_manifest") {
             try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
         }
-        return try await finishExtraction(bytes: backup.sizeBytes, ownedByServer: tarFormat)
+        return try await finishExtraction(bytes: backup.sizeBytes)
     }
 
-    /// After the files are in the data folder: the manifest kept outside it, the folder handed to the server's user
-    /// (unless `ownedByServer`: tar ran as that user), backup_label read, WAL of its own and the segment size found.
-    func finishExtraction(bytes: Int64, ownedByServer: Bool) async throws -> ExtractedBackup {
+    /// After the files are in the data folder (written by tar as the server's account): the manifest kept outside
+    /// it, backup_label read, WAL of its own and the segment size found.
+    func finishExtraction(bytes: Int64) async throws -> ExtractedBackup {
         let fm = FileManager.default
         let data = cluster.dataDirectory
         // Plain backups hold the manifest inside: keep it out of the data folder like tar backups.
@@ -109,10 +107,6 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         if fm.fileExists(atPath: inside) {
             if !fm.fileExists(atPath: manifestPath) { try fm.copyItem(atPath: inside, toPath: manifestPath) }
             try fm.removeItem(atPath: inside)
-        }
-        if let runAs = cluster.runAs, !ownedByServer {
-            try await run(ProcessSpec(executable: cluster.binaries.tool("chown"), arguments: ["-R", "\(runAs.uid):\(runAs.gid)", "--", data]),
-                          "handing the data folder to \(runAs.user)")
         }
         chmod(data, 0o700)
 
@@ -130,6 +124,40 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
                                         bytes: bytes)
         lock.withLock { _extracted = extracted }
         return extracted
+    }
+
+    /// A plain-format backup folder: drill's `tar -c` reads it (production's files may be readable by drill only) and
+    /// the account's `tar -x` writes it, as for a tar-format backup: an unprivileged tar cannot recreate a device node
+    /// or keep a set-user-ID bit the folder holds (a backup is untrusted input), and the files are the account's from
+    /// the start. Symlinks are copied as symlinks, never followed.
+    private func copyPlain(_ src: String, into dir: String) async throws {
+        let reader = try ChildProcess(ProcessSpec(executable: cluster.binaries.tool("tar"), arguments: Self.plainReadArguments(src),
+                                                  unsetEnvironment: ["PG*"], stdout: .pipe, stderr: .capture(limit: 32 * 1024)))
+        guard let out = reader.stdout else { throw DrillError(.restoreFailed, "copying the base backup: no pipe from tar") }
+        let spec = tarSpec(Self.untarStreamArguments(compression: "base.tar", pigz: nil, into: dir), stdin: .pipe)
+        let written: (ProcessResult, StreamReceipt?)
+        do {
+            written = try await StreamedRun.run(spec, input: .stream { sink in
+                let c = await Pump.copy(from: out.fileDescriptor, to: sink.fileDescriptor)
+                if let e = c.writeError { throw DrillError(.backupCorrupt, "copying the base backup: tar stopped reading (\(e))") }
+                return StreamReceipt(bytes: c.bytes, sha256: "")
+            })
+        } catch {
+            _ = await reader.wait(killAfter: 1)
+            throw error
+        }
+        let read = await reader.wait()
+        try? out.close()
+        try Task.checkCancellation()
+        guard read.succeeded else { throw DrillError(.backupUnreadable, "reading the base backup \(src) failed (\(read.summary)): \(lastError(read.stderr))") }
+        guard written.0.succeeded else {
+            throw DrillError(.backupCorrupt, "copying the base backup failed (\(written.0.summary)): \(lastError(written.0.stderr))")
+        }
+    }
+
+    /// `tar -c` of a plain-format backup folder's contents onto standard output (symlinks as symlinks).
+    public static func plainReadArguments(_ src: String) -> [String] {
+        ["-c", "-f", "-", "-C", src, "."]
     }
 
     /// A local archive, read by drill and fed to `tar -x` running as the server's account.
