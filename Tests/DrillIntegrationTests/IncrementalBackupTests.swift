@@ -76,4 +76,27 @@ struct IncrementalBackupTests {
         #expect(!report.phases.contains { $0.name == "provision" || $0.name == "combine" })
         expectNothingLeft(folder)
     }
+
+    @Test("a tar-format incremental (pg_combinebackup reads plain folders only) fails clearly, with nothing left")
+    func tarIncremental() async throws {
+        let folder = TempFolder("incr-tar")
+        let backups = folder.sub("backups")
+        try await source.createLedger("pitr")
+        try await source.baseBackup(into: folder.sub("full"), ["-Fp", "-l", "full"])
+        try await source.insert(batch: "T-1", rows: 10, into: "pitr")
+        try await source.baseBackup(into: (backups as NSString).appendingPathComponent("incr1"),
+                                    ["-Ft", "-l", "incr1", "--incremental=\(folder.sub("full"))/backup_manifest"])
+        // A write after the backup, so the switch closes a segment (right after a backup it would be a no-op).
+        try await source.insert(batch: "T-2", rows: 10, into: "pitr")
+        try await source.switchWAL()
+        let (_, wal) = try await source.start()
+        let report = try await runDrill(PhysicalRestoreTests.drill(backups: backups, wal: wal, checks: "[]"),
+                                        name: "pitr", in: folder, environment: try VersionsTests.both())
+        #expect(report.status == .failed)
+        #expect(report.failureCode == "unsupported")
+        let finding = try #require(report.findings.first { $0.contains("incremental") }, "findings: \(report.findings)")
+        #expect(finding.contains("tar format") && finding.contains("-Fp"), "\(finding)")
+        #expect(!report.phases.contains { $0.name == "wal_replay" })
+        expectNothingLeft(folder)
+    }
 }

@@ -117,6 +117,14 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         do { label = try BackupLabel.parse(String(decoding: labelData, as: UTF8.self)) } catch {
             throw DrillError(.backupCorrupt, "backup_label: \(error)")
         }
+        // A plain-format incremental chain was combined before this (its backup_label no longer says INCREMENTAL);
+        // one still incremental here came in tar format, which pg_combinebackup cannot read, and PostgreSQL would
+        // refuse to start on it.
+        if let from = label.incrementalFromLSN {
+            throw DrillError(.unsupported, "the backup is incremental (INCREMENTAL FROM LSN \(from)) in tar format: pg_combinebackup "
+                             + "combines plain-format backups only, so drill restores incremental chains taken with pg_basebackup -Fp "
+                             + "--incremental into a local backup.location")
+        }
         let walFiles = ((try? fm.contentsOfDirectory(atPath: (data as NSString).appendingPathComponent("pg_wal"))) ?? [])
             .filter(WALSegment.looksLikeName)
         let extracted = ExtractedBackup(label: label, hasManifest: fm.fileExists(atPath: manifestPath),
