@@ -49,6 +49,16 @@ struct PhysicalInvocationTests {
         #expect(BaseBackupSession.untarStreamArguments(compression: "pg_wal.tar", pigz: "/p", into: "/d") == ["-x", "--no-same-owner", "-f", "-", "-C", "/d"])
     }
 
+    @Test("incremental chains: backup_label read from a tar archive's head; pg_combinebackup into the data folder, --link from 18")
+    func incrementalArguments() {
+        #expect(BaseBackupSession.labelArguments("/b/incr1/base.tar.gz") == ["-x", "-z", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar.gz", "backup_label"])
+        #expect(BaseBackupSession.labelArguments("/b/incr1/base.tar") == ["-x", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar", "backup_label"])
+        #expect(BaseBackupSession.combineArguments(["/s/chain/00", "/s/chain/01"], output: "/s/data", major: 17)
+            == ["/s/chain/00", "/s/chain/01", "--output=/s/data", "--no-sync"])
+        #expect(BaseBackupSession.combineArguments(["/s/chain/00"], output: "/s/data", major: 18)
+            == ["/s/chain/00", "--output=/s/data", "--no-sync", "--link"])
+    }
+
     @Test("the waiting restore_command: the script path quoted, % doubled; the script reads only the WAL folder")
     func waitingRestoreCommand() {
         let r = Dictionary(PhysicalSettings.recovery(waitScript: "/tmp/it's 100%/wal-wait.sh", target: nil), uniquingKeysWith: { _, b in b })

@@ -1,13 +1,22 @@
 import Foundation
 
 extension BaseBackupMethod {
-    /// An incremental backup (PostgreSQL 17+) is first combined with its chain into one full backup (the `combine`
-    /// phase; the chain is recorded in the `wal` evidence by `recover`). Nil for a full backup.
-    func combine(_ chain: IncrementalChain?, postgres: PostgresInstallation?, _ run: MethodRun) async throws -> StagedBackup? {
-        guard let chain, let restorer else { return nil }
+    /// The incremental chain (PostgreSQL 17+) the newest backup ends, when it is a local folder; nil for a full backup
+    /// or a backup elsewhere. Throws naming a missing link, before anything is provisioned.
+    func localChain(_ drill: DrillConfig, _ located: LocatedBackup) async throws -> IncrementalChain? {
+        guard let restorer, located.object.isDirectory, let path = located.object.localPath else { return nil }
+        let view = StagedBackup(path: path, isDirectory: true, sizeBytes: located.object.sizeBytes ?? 0, sha256: "", isTemporary: false)
+        return try await restorer.incrementalChain(view, drill: drill)
+    }
+
+    /// An incremental chain becomes the data folder inside the extract phase: each backup is copied into the scratch
+    /// cluster (as its account, like any backup), then the `combine` phase runs `pg_combinebackup` on the copies
+    /// into the data folder. The chain is recorded in the `wal` evidence by `recover`.
+    func extractChain(_ chain: IncrementalChain, _ session: any PhysicalSession, _ run: MethodRun) async throws -> ExtractedBackup {
         run.logger.info("incremental backup", metadata: ["chain": "\(chain.description)"])
+        let copied = try await session.copyChain(chain)
         return try await run.phase(.combine, detail: "pg_combinebackup \(chain.description)") {
-            try await restorer.combine(chain, postgres: postgres, into: try run.stagingDirectory())
+            try await session.combineChain(copied)
         }
     }
 }

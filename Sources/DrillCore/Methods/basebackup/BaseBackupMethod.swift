@@ -57,18 +57,32 @@ public struct BaseBackupMethod: DrillMethod {
         let input: BackupInput
         let chain: IncrementalChain?
         let chosen: PostgresInstallation?
-        if let folder = try await streamableFolder(drill, located, run),
-           let need = await streamedVersionNeed(drill, located) {
+        let localChain: IncrementalChain?
+        do { localChain = try await self.localChain(drill, located) } catch {
+            run.fail(.fetch)
+            throw error
+        }
+        if let found = localChain {
+            // An incremental chain (local folders, plain or tar format): its backups are read in place, copied into
+            // the scratch cluster after provisioning and combined there.
+            let fetched = try await stage(drill, located, run)
+            chain = found
+            chosen = try await choosePostgres(drill, fetched, run)
+            input = .chain(found)
+        } else if let folder = try await streamableFolder(drill, located, run),
+                  let need = await streamedVersionNeed(drill, located) {
             run.restoreInfo { $0.mode = "stream" }
             run.end(.fetch, ok: true, detail: "\(located.object.name), \(folder.files.count) files, streamed into tar during extract")
             input = .stream(folder)
-            chain = nil  // incremental chains are plain-format folders: never streamed
+            chain = nil  // a local chain was found above; one elsewhere fails when its backup_label is read
             chosen = try await choosePostgres(drill, need: need.need, run)
         } else {
             let fetched = try await stage(drill, located, run)
+            // Staged from S3 or HTTP(S): an incremental backup there is refused (chains are combined from a local
+            // backup.location only).
             chain = try await restorer?.incrementalChain(fetched, drill: drill)
             chosen = try await choosePostgres(drill, fetched, run)
-            input = .staged(try await combine(chain, postgres: chosen, run) ?? fetched)
+            input = .staged(fetched)
         }
         let session = try await provision(drill, chosen, run)
         return try await recover(drill, located, input: input, chain: chain, session: session, run)
@@ -97,6 +111,8 @@ public struct BaseBackupMethod: DrillMethod {
     enum BackupInput: Sendable {
         case staged(StagedBackup)
         case stream(BackupFolder)
+        /// An incremental chain of local backup folders, combined in the scratch cluster.
+        case chain(IncrementalChain)
     }
 
     struct BackupFolder: Sendable {
@@ -205,6 +221,8 @@ public struct BaseBackupMethod: DrillMethod {
             switch input {
             case .staged(let staged):
                 return try await session.extract(staged)
+            case .chain(let chain):
+                return try await extractChain(chain, session, run)
             case .stream(let folder):
                 guard let streamed = try await session.extractStreaming(folder.files, from: folder.store, progress: { done, total in
                     observer.transfer(done: done, total: total)

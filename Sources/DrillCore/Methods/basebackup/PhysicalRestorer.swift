@@ -9,12 +9,10 @@ public protocol PhysicalRestorer: Sendable {
     func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any PhysicalSession
     /// The PostgreSQL version of a staged base backup (its `PG_VERSION`), nil when it cannot be read (by default).
     func backupVersion(_ staged: StagedBackup) async -> PostgresVersion?
-    /// The incremental chain (PostgreSQL 17+) a staged backup ends, its parents found beside it under
-    /// `backup.location`; nil for a full backup (by default: nothing is incremental). Throws naming a missing link.
+    /// The incremental chain (PostgreSQL 17+) a backup folder ends, its parents found beside it under
+    /// `backup.location`, plain or tar format; nil for a full backup (by default: nothing is incremental). Throws
+    /// naming a missing link.
     func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain?
-    /// Combines the chain with `pg_combinebackup` of `postgres` into a new folder under `directory`: the full backup
-    /// the rest of the restore uses.
-    func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup
 }
 
 extension PhysicalRestorer {
@@ -25,10 +23,6 @@ extension PhysicalRestorer {
     public func backupVersion(_ staged: StagedBackup) async -> PostgresVersion? { nil }
 
     public func incrementalChain(_ staged: StagedBackup, drill: DrillConfig) async throws -> IncrementalChain? { nil }
-
-    public func combine(_ chain: IncrementalChain, postgres: PostgresInstallation?, into directory: String) async throws -> StagedBackup {
-        throw DrillError(.unsupported, "this build of drill cannot combine incremental backups")
-    }
 }
 
 /// One physical restore in a private scratch cluster. Teardown stops the server (if started) and deletes everything,
@@ -47,6 +41,25 @@ public protocol PhysicalSession: WALReplaySession {
     func peekLabel(_ files: [BackupObject], from store: any BackupStore) async -> BackupLabel?
     func deliverWAL(_ files: [WALArchive.File], from store: any BackupStore, options: WALDeliveryOptions,
                     progress: TransferProgress?) async throws -> Int64
+    // Incremental chains (PostgreSQL 17+; defaults below: not supported).
+    /// Copies every backup of the chain, full backup first, into private folders the server's account owns (a tar
+    /// format backup extracted, a plain one copied), as `extract` would.
+    func copyChain(_ chain: IncrementalChain) async throws -> CopiedChain
+    /// Combines the copies with `pg_combinebackup` into the data folder, deletes them, and reads what `extract` reads.
+    func combineChain(_ copied: CopiedChain) async throws -> ExtractedBackup
+}
+
+/// The backups of an incremental chain, copied into private folders: what `pg_combinebackup` combines.
+public struct CopiedChain: Sendable, Equatable {
+    /// Full backup first.
+    public var folders: [String]
+    /// The backups' stored bytes.
+    public var bytes: Int64
+
+    public init(folders: [String], bytes: Int64) {
+        self.folders = folders
+        self.bytes = bytes
+    }
 }
 
 /// A tar-format backup folder streamed from its store into the data folder: what extraction found and the digest of
@@ -64,6 +77,14 @@ public struct StreamedExtraction: Sendable, Equatable {
 
 /// Streaming and overlap, for sessions that can do them; the defaults do everything one step after another.
 extension PhysicalSession {
+    public func copyChain(_ chain: IncrementalChain) async throws -> CopiedChain {
+        throw DrillError(.unsupported, "this kind of drill does not combine incremental backups")
+    }
+
+    public func combineChain(_ copied: CopiedChain) async throws -> ExtractedBackup {
+        throw DrillError(.unsupported, "this kind of drill does not combine incremental backups")
+    }
+
     /// Streams a tar-format backup folder (`files`, listed in `store`) into the data folder without a staged copy,
     /// hashing on the way; nil when this session cannot (the caller stages the folder and calls `extract`).
     public func extractStreaming(_ files: [BackupObject], from store: any BackupStore,

@@ -23,14 +23,24 @@ extension BaseBackupSession {
     /// (`pigz` path given), `lz4` and `zstd -T0` otherwise by their own tools; never restoring the archive's owners.
     public static func untarStreamArguments(compression name: String, pigz: String?, file: String = "-", into dir: String,
                                             extra: [String] = []) -> [String] {
-        var args = ["-x"]
+        ["-x"] + decompression(name, pigz: pigz) + ["--no-same-owner"] + extra + ["-f", file, "-C", dir]
+    }
+
+    /// tar's options to decompress the archive `name` (by its suffix).
+    static func decompression(_ name: String, pigz: String?) -> [String] {
         switch TarCompression(name: name) {
-        case .gzip?: args += pigz.map { ["-I", $0] } ?? ["-z"]
-        case .lz4?: args += ["-I", "lz4"]
-        case .zstd?: args += ["-I", "zstd -T0"]
-        default: break
+        case .gzip?: pigz.map { ["-I", $0] } ?? ["-z"]
+        case .lz4?: ["-I", "lz4"]
+        case .zstd?: ["-I", "zstd -T0"]
+        default: []
         }
-        return args + ["--no-same-owner"] + extra + ["-f", file, "-C", dir]
+    }
+
+    /// The base archive of a tar-format backup folder (`base.tar`, `.gz`, `.lz4`, `.zst`), nil for any other folder.
+    static func baseArchive(in folder: String) -> String? {
+        ["base.tar", "base.tar.gz", "base.tar.lz4", "base.tar.zst"].first {
+            FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
+        }
     }
 
     /// `pigz` when installed (parallel gzip: reading, decompressing and checking run on separate threads).

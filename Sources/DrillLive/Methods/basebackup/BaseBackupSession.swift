@@ -71,30 +71,35 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     // MARK: Extract
 
     public func extract(_ backup: StagedBackup) async throws -> ExtractedBackup {
-        let fm = FileManager.default
         let src = backup.path
-        let data = cluster.dataDirectory
-        func has(_ name: String) -> Bool { fm.fileExists(atPath: (src as NSString).appendingPathComponent(name)) }
-        let entries = (try? fm.contentsOfDirectory(atPath: src)) ?? []
-        let tarFormat = has("base.tar") || has("base.tar.gz")
-        if tarFormat {
-            let tablespaces = entries.filter { ($0.hasSuffix(".tar") || $0.hasSuffix(".tar.gz")) && !$0.hasPrefix("base.") && !$0.hasPrefix("pg_wal.") }
+        try await populate(cluster.dataDirectory, from: src)
+        if FileManager.default.fileExists(atPath: (src as NSString).appendingPathComponent("backup_manifest")) {
+            try FileManager.default.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
+        }
+        return try await finishExtraction(bytes: backup.sizeBytes)
+    }
+
+    /// Fills `dir` (the data folder, or a private folder for a backup of an incremental chain) from a backup folder,
+    /// as the server's account: a tar-format backup's base archive and `pg_wal` archive extracted, a plain-format
+    /// folder copied. A tar-format backup's `backup_manifest` stays where it is.
+    func populate(_ dir: String, from src: String) async throws {
+        let fm = FileManager.default
+        func path(_ name: String) -> String { (src as NSString).appendingPathComponent(name) }
+        if let base = Self.baseArchive(in: src) {
+            let archives = ((try? fm.contentsOfDirectory(atPath: src)) ?? []).filter { TarCompression(name: $0) != nil }
+            let tablespaces = archives.filter { !$0.hasPrefix("base.") && !$0.hasPrefix("pg_wal.") }
             if !tablespaces.isEmpty {
                 throw DrillError(.unsupported, "the base backup has tablespace archives (\(tablespaces.sorted().joined(separator: ", "))), which drill does not restore yet")
             }
-            try await untar((src as NSString).appendingPathComponent(has("base.tar") ? "base.tar" : "base.tar.gz"), into: data)
-            for name in ["pg_wal.tar", "pg_wal.tar.gz"] where has(name) {
-                try await untar((src as NSString).appendingPathComponent(name), into: try walFolder())
+            try await untar(path(base), into: dir)
+            for name in archives.sorted() where name.hasPrefix("pg_wal.") {
+                try await untar(path(name), into: try walFolder(in: dir))
             }
-        } else if has("backup_label") {
-            try await copyPlain(src, into: data)
+        } else if fm.fileExists(atPath: path("backup_label")) {
+            try await copyPlain(src, into: dir)
         } else {
-            throw DrillError(.backupUnreadable, "\(src) holds neither base.tar[.gz] (tar format) nor backup_label (plain format): not a pg_basebackup backup")
+            throw DrillError(.backupUnreadable, "\(src) holds neither base.tar[.gz|.lz4|.zst] (tar format) nor backup_label (plain format): not a pg_basebackup backup")
         }
-        if has("backup_manifest") {
-            try fm.copyItem(atPath: (src as NSString).appendingPathComponent("backup_manifest"), toPath: manifestPath)
-        }
-        return try await finishExtraction(bytes: backup.sizeBytes)
     }
 
     /// After the files are in the data folder (written by tar as the server's account): the manifest kept outside
@@ -117,13 +122,11 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         do { label = try BackupLabel.parse(String(decoding: labelData, as: UTF8.self)) } catch {
             throw DrillError(.backupCorrupt, "backup_label: \(error)")
         }
-        // A plain-format incremental chain was combined before this (its backup_label no longer says INCREMENTAL);
-        // one still incremental here came in tar format, which pg_combinebackup cannot read, and PostgreSQL would
-        // refuse to start on it.
+        // A chain from a local backup.location was combined before this (pg_combinebackup's backup_label no longer
+        // says INCREMENTAL); one still incremental here came from S3 or HTTP(S), and PostgreSQL would refuse to start.
         if let from = label.incrementalFromLSN {
-            throw DrillError(.unsupported, "the backup is incremental (INCREMENTAL FROM LSN \(from)) in tar format: pg_combinebackup "
-                             + "combines plain-format backups only, so drill restores incremental chains taken with pg_basebackup -Fp "
-                             + "--incremental into a local backup.location")
+            throw DrillError(.unsupported, "the backup is incremental (INCREMENTAL FROM LSN \(from)): drill combines incremental chains "
+                             + "from a local backup.location only (the full backup and its incrementals in folders side by side)")
         }
         let walFiles = ((try? fm.contentsOfDirectory(atPath: (data as NSString).appendingPathComponent("pg_wal"))) ?? [])
             .filter(WALSegment.looksLikeName)
@@ -185,9 +188,10 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
         return spec
     }
 
-    /// The data folder's `pg_wal`, made for `pg_wal.tar` (owned by the server's account, which extracts into it).
-    func walFolder() throws -> String {
-        let dir = (cluster.dataDirectory as NSString).appendingPathComponent("pg_wal")
+    /// The data folder's `pg_wal` (or that of `data`), made for `pg_wal.tar` (owned by the server's account, which
+    /// extracts into it).
+    func walFolder(in data: String? = nil) throws -> String {
+        let dir = ((data ?? cluster.dataDirectory) as NSString).appendingPathComponent("pg_wal")
         if !FileManager.default.fileExists(atPath: dir) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
