@@ -60,8 +60,11 @@ struct IncrementalBackupTests {
         let (backups, wal, tag) = try await chain(in: folder, formats: formats, source: source)
         let before = try treeListing(backups)
         let last = try await source.lastRowTime(batch: tag + "-3", in: "pitr")
-        let report = try await runDrill(PhysicalRestoreTests.drill(backups: backups, wal: wal, checks: Self.checks(tag)),
-                                        name: "pitr", in: folder, environment: try Self.all())
+        let json = PhysicalRestoreTests.drill(backups: backups, wal: wal, checks: Self.checks(tag))
+        let plan = try await Self.plan(json, in: folder)
+        #expect(plan.stdout.contains("chain:  full → incr1 → incr2 (incremental"), "\(plan.output)")
+        #expect(plan.stdout.contains("postgres: backup \(major) (PG_VERSION); would restore with PostgreSQL \(major)."), "\(plan.output)")
+        let report = try await runDrill(json, name: "pitr", in: folder, environment: try Self.all())
         #expect(report.status == .compliant, "findings: \(report.findings)")
         #expect(report.checks.map(\.observed) == ["100", "100", "100"])
         #expect(report.wal?.incrementalChain == ["full", "incr1", "incr2"])
@@ -80,8 +83,11 @@ struct IncrementalBackupTests {
         let folder = TempFolder("incr-gap")
         let (backups, wal, tag) = try await chain(in: folder)
         try FileManager.default.removeItem(atPath: (backups as NSString).appendingPathComponent("incr1"))
-        let report = try await runDrill(PhysicalRestoreTests.drill(backups: backups, wal: wal, checks: Self.checks(tag)),
-                                        name: "pitr", in: folder, environment: try VersionsTests.both())
+        let json = PhysicalRestoreTests.drill(backups: backups, wal: wal, checks: Self.checks(tag))
+        // drill plan resolves the chain as a restore would: the broken link is its problem.
+        let plan = try await Self.plan(json, in: folder)
+        #expect(plan.stdout.contains("backup: PROBLEM — ") && plan.stdout.contains("incremental chain is broken"), "\(plan.output)")
+        let report = try await runDrill(json, name: "pitr", in: folder, environment: try VersionsTests.both())
         #expect(report.status == .failed)
         #expect(report.failureCode == "backup_not_found")
         let finding = try #require(report.findings.first { $0.contains("incremental chain is broken") }, "findings: \(report.findings)")
@@ -89,6 +95,12 @@ struct IncrementalBackupTests {
         #expect(finding.contains("\"incr1\""), "the missing backup is named by its label: \(finding)")
         #expect(!report.phases.contains { $0.name == "provision" || $0.name == "combine" })
         expectNothingLeft(folder)
+    }
+
+    /// `drill plan` of the drill file `json` (as `pitr`), with 15, 17 and 18 installed.
+    static func plan(_ json: String, in folder: TempFolder) async throws -> DrillBinary.Run {
+        let config = try ConfigFixture(in: folder, drills: ["pitr": json])
+        return try await DrillBinary.run(["plan", "--config", config.directory, "--archive", folder.sub("archive")], environment: try all())
     }
 
     /// Every file under `path` with its size and modification time, sorted.

@@ -97,11 +97,14 @@ public struct PlanPoint: Sendable {
     /// The newest recoverable data (for point-in-time methods: the newest archived WAL, not the backup).
     public var newestRecoverable: Date
     public var newestRecoverableSource: String
+    /// An incremental backup's chain, full backup first (folder names): what a restore would combine.
+    public var incrementalChain: [String]?
 
-    public init(point: RestorePoint, newestRecoverable: Date, newestRecoverableSource: String) {
+    public init(point: RestorePoint, newestRecoverable: Date, newestRecoverableSource: String, incrementalChain: [String]? = nil) {
         self.point = point
         self.newestRecoverable = newestRecoverable
         self.newestRecoverableSource = newestRecoverableSource
+        self.incrementalChain = incrementalChain
     }
 }
 

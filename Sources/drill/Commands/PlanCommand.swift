@@ -46,6 +46,8 @@ struct PlanCommand: AsyncParsableCommand {
         var postgresCompression: String?
         var postgresRestore: String?
         var postgresProblem: String?
+        /// An incremental base backup's chain, full backup first: what the restore would combine.
+        var incrementalChain: [String]?
     }
 
     func run() async throws {
@@ -73,6 +75,7 @@ struct PlanCommand: AsyncParsableCommand {
                 e.sizeBytes = plan.point.sizeBytes
                 e.recoveryPoint = plan.newestRecoverable
                 e.recoveryPointSource = plan.newestRecoverableSource
+                e.incrementalChain = plan.incrementalChain
                 e.ageSeconds = now.timeIntervalSince(plan.newestRecoverable)
                 e.rpoMet = e.ageSeconds! <= Double(tier.rpo.seconds)
                 // The backup's PostgreSQL and the one that would restore it (a method that restores nothing needs
@@ -121,6 +124,9 @@ struct PlanCommand: AsyncParsableCommand {
                 Console.out("  backup: \(e.backup ?? "?") (\(e.format ?? "?")\(e.sizeBytes.map { ", \($0) bytes" } ?? ""))")
                 let verdict = e.rpoMet == true ? "within" : "OVER"
                 Console.out("  age:    \(formatSeconds(e.ageSeconds ?? 0)) (\(e.recoveryPointSource ?? "")) — \(verdict) the RPO target of \(DrillDuration(seconds: e.rpoSeconds))")
+                if let chain = e.incrementalChain {
+                    Console.out("  chain:  \(chain.joined(separator: " → ")) (incremental: combined with pg_combinebackup at restore)")
+                }
             }
             if e.postgresBackup != nil || e.postgresRestore != nil || e.postgresProblem != nil {
                 let restore = e.postgresRestore.map { "would restore with PostgreSQL \($0)" } ?? "PROBLEM — \(e.postgresProblem ?? "none fits")"

@@ -17,16 +17,19 @@ public struct BaseBackupMethod: DrillMethod {
         try await find(drill, context).restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: false)
     }
 
-    /// A restore now would reach the newest archived WAL segment.
+    /// A restore now would reach the newest archived WAL segment. An incremental backup's chain is resolved as a
+    /// restore would resolve it: a broken one is the plan's problem.
     public func plan(_ drill: DrillConfig, _ context: MethodContext) async throws -> PlanPoint {
         let located = try await find(drill, context)
         let point = located.restorePoint(archiveTimeZone: context.archiveTimeZone, withRecoveryPoint: false)
+        let chain = try await localChain(drill, located)?.members.map(\.name)
         let locator = BackupLocator(stores: context.stores, archiveTimeZone: context.archiveTimeZone)
         if let newest = try await locator.newestArchivedWAL(drill) {
             return PlanPoint(point: point, newestRecoverable: newest.modifiedAt,
-                             newestRecoverableSource: "wal_archive, newest segment \(newest.name)")
+                             newestRecoverableSource: "wal_archive, newest segment \(newest.name)", incrementalChain: chain)
         }
-        return PlanPoint(point: point, newestRecoverable: located.recoveryPoint, newestRecoverableSource: located.recoveryPointSource)
+        return PlanPoint(point: point, newestRecoverable: located.recoveryPoint, newestRecoverableSource: located.recoveryPointSource,
+                         incrementalChain: chain)
     }
 
     public func restorePoints(_ drill: DrillConfig, _ context: MethodContext) async throws -> [RestorePoint] {
