@@ -48,15 +48,7 @@ struct HostileBaseBackupTests {
         chmod(outside, 0o777)
         try await Self.writeHostileTar(into: backup, outside: outside)
 
-        let drill = DrillConfig(name: "hostile", tier: "critical", backup: BackupConfig(location: folder.sub("base")),
-                                wal: WALConfig(location: folder.sub("wal")))
-        let restorer = BaseBackupRestorer(scratchRoot: folder.sub("scratch"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let session = try await restorer.prepare(drill: drill, profile: .fast)
-        let data = try #require((session as? BaseBackupSession)?.cluster.dataDirectory)
-        let staged = StagedBackup(path: backup, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
-        let error = await #expect(throws: DrillError.self) { _ = try await session.extract(staged) }
-        #expect(error?.code == .backupCorrupt)
-        #expect(error?.message.contains("extracting base.tar failed") == true, "\(error?.message ?? "")")
+        let (session, data) = try await extractHostile(backup, in: folder, failing: "extracting base.tar failed")
 
         // Nothing reached the world-writable folder the archive aimed at, nor the folders above the data folder.
         #expect(folder.entries("outside").isEmpty)
@@ -64,21 +56,37 @@ struct HostileBaseBackupTests {
         let root = (data as NSString).deletingLastPathComponent
         #expect(!FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent("dotdot")))
         #expect(!FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent("dotdot2")))
-        // Inside: no device node, no set-user-ID bit; whatever was made belongs to the server's account, not root.
-        let runAs = (session as? BaseBackupSession)?.cluster.runAs
-        for rel in try FileManager.default.subpathsOfDirectory(atPath: data) {
-            var st = stat()
-            #expect(lstat((data as NSString).appendingPathComponent(rel), &st) == 0)
-            let kind = st.st_mode & S_IFMT
-            #expect(kind != S_IFBLK && kind != S_IFCHR, "\(rel) is a device node")
-            #expect(st.st_mode & S_ISUID == 0, "\(rel) keeps its set-user-ID bit")
-            if let runAs { #expect(st.st_uid == runAs.uid, "\(rel) belongs to uid \(st.st_uid)") }
-        }
         // An absolute name lands inside the data folder (leading / removed), never at its absolute path.
         #expect(!FileManager.default.fileExists(atPath: (outside as NSString).appendingPathComponent("absolute")))
         _ = await session.teardown()
         expectNothingLeft(folder)
     }
+}
+
+/// Extracts the backup folder `backup` into a new scratch session under `folder` and expects it to fail as
+/// `backup_corrupt` with `message`; whatever was made in the data folder is no device node, has no set-user-ID bit
+/// and belongs to the server's account, not root. Returns the session (the caller tears it down) and its data folder.
+func extractHostile(_ backup: String, in folder: TempFolder, failing message: String,
+                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> (session: any PhysicalSession, data: String) {
+    let drill = DrillConfig(name: "hostile", tier: "critical", backup: BackupConfig(location: folder.sub("base")),
+                            wal: WALConfig(location: folder.sub("wal")))
+    let restorer = BaseBackupRestorer(scratchRoot: folder.sub("scratch"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let session = try await restorer.prepare(drill: drill, profile: .fast)
+    let data = try #require((session as? BaseBackupSession)?.cluster.dataDirectory, sourceLocation: sourceLocation)
+    let staged = StagedBackup(path: backup, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
+    let error = await #expect(throws: DrillError.self, sourceLocation: sourceLocation) { _ = try await session.extract(staged) }
+    #expect(error?.code == .backupCorrupt, sourceLocation: sourceLocation)
+    #expect(error?.message.contains(message) == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+    let runAs = (session as? BaseBackupSession)?.cluster.runAs
+    for rel in try FileManager.default.subpathsOfDirectory(atPath: data) {
+        var st = stat()
+        #expect(lstat((data as NSString).appendingPathComponent(rel), &st) == 0, sourceLocation: sourceLocation)
+        let kind = st.st_mode & S_IFMT
+        #expect(kind != S_IFBLK && kind != S_IFCHR, "\(rel) is a device node", sourceLocation: sourceLocation)
+        #expect(st.st_mode & S_ISUID == 0, "\(rel) keeps its set-user-ID bit", sourceLocation: sourceLocation)
+        if let runAs { #expect(st.st_uid == runAs.uid, "\(rel) belongs to uid \(st.st_uid)", sourceLocation: sourceLocation) }
+    }
+    return (session, data)
 }
 
 /// A plain-format backup folder is untrusted input too: it is copied through `tar -c` (drill) into `tar -x` (the
@@ -98,24 +106,7 @@ struct HostilePlainBackupTests {
                 "mknod needs root, as the tests run: \(String(cString: strerror(errno)))")
         #expect(mknod((backup as NSString).appendingPathComponent("disk"), S_IFBLK | 0o600, Self.device(8, 0)) == 0)
 
-        let drill = DrillConfig(name: "hostile", tier: "critical", backup: BackupConfig(location: folder.sub("base")),
-                                wal: WALConfig(location: folder.sub("wal")))
-        let restorer = BaseBackupRestorer(scratchRoot: folder.sub("scratch"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let session = try await restorer.prepare(drill: drill, profile: .fast)
-        let data = try #require((session as? BaseBackupSession)?.cluster.dataDirectory)
-        let staged = StagedBackup(path: backup, isDirectory: true, sizeBytes: 0, sha256: "", isTemporary: false)
-        let error = await #expect(throws: DrillError.self) { _ = try await session.extract(staged) }
-        #expect(error?.code == .backupCorrupt)
-        #expect(error?.message.contains("copying the base backup failed") == true, "\(error?.message ?? "")")
-        let runAs = (session as? BaseBackupSession)?.cluster.runAs
-        for rel in try FileManager.default.subpathsOfDirectory(atPath: data) {
-            var st = stat()
-            #expect(lstat((data as NSString).appendingPathComponent(rel), &st) == 0)
-            let kind = st.st_mode & S_IFMT
-            #expect(kind != S_IFBLK && kind != S_IFCHR, "\(rel) is a device node")
-            #expect(st.st_mode & S_ISUID == 0, "\(rel) keeps its set-user-ID bit")
-            if let runAs { #expect(st.st_uid == runAs.uid, "\(rel) belongs to uid \(st.st_uid)") }
-        }
+        let (session, _) = try await extractHostile(backup, in: folder, failing: "copying the base backup failed")
         _ = await session.teardown()
         expectNothingLeft(folder)
     }
@@ -132,6 +123,9 @@ struct BaseBackupVersionTests {
         #expect(BaseBackupVersion.versionArguments("/b/base.tar.gz")
             == ["-x", "-z", "-O", "--occurrence=1", "--wildcards", "--no-anchored", "-f", "/b/base.tar.gz", "PG_VERSION"])
         #expect(BaseBackupVersion.versionArguments("/b/base.tar").first == "-x" && !BaseBackupVersion.versionArguments("/b/base.tar").contains("-z"))
+        // An incremental chain's backup_label, read from a tar archive's head (pg_basebackup writes it first).
+        #expect(BaseBackupVersion.labelArguments("/b/incr1/base.tar.gz") == ["-x", "-z", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar.gz", "backup_label"])
+        #expect(BaseBackupVersion.labelArguments("/b/incr1/base.tar") == ["-x", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar", "backup_label"])
         // A database's PG_VERSION before the root's (pg_basebackup follows readdir order); a look-alike name first.
         let dir = try TempFiles.directory()
         let script = """

@@ -49,10 +49,8 @@ struct PhysicalInvocationTests {
         #expect(BaseBackupSession.untarStreamArguments(compression: "pg_wal.tar", pigz: "/p", into: "/d") == ["-x", "--no-same-owner", "-f", "-", "-C", "/d"])
     }
 
-    @Test("incremental chains: backup_label read from a tar archive's head; pg_combinebackup into the data folder, --link from 18")
+    @Test("incremental chains: pg_combinebackup into the data folder, --link from 18")
     func incrementalArguments() {
-        #expect(BaseBackupSession.labelArguments("/b/incr1/base.tar.gz") == ["-x", "-z", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar.gz", "backup_label"])
-        #expect(BaseBackupSession.labelArguments("/b/incr1/base.tar") == ["-x", "-O", "--occurrence=1", "-f", "/b/incr1/base.tar", "backup_label"])
         #expect(BaseBackupSession.combineArguments(["/s/chain/00", "/s/chain/01"], output: "/s/data", major: 17)
             == ["/s/chain/00", "/s/chain/01", "--output=/s/data", "--no-sync"])
         #expect(BaseBackupSession.combineArguments(["/s/chain/00"], output: "/s/data", major: 18)

@@ -58,37 +58,34 @@ public struct BaseBackupMethod: DrillMethod {
         for note in located.skipped { run.finding(note) }
         run.logger.info("latest backup", metadata: ["uri": "\(located.object.uri)", "format": "basebackup"])
         let input: BackupInput
-        let chain: IncrementalChain?
         let chosen: PostgresInstallation?
         let localChain: IncrementalChain?
         do { localChain = try await self.localChain(drill, located) } catch {
             run.fail(.fetch)
             throw error
         }
-        if let found = localChain {
+        if let chain = localChain {
             // An incremental chain (local folders, plain or tar format): its backups are read in place, copied into
             // the scratch cluster after provisioning and combined there.
             let fetched = try await stage(drill, located, run)
-            chain = found
             chosen = try await choosePostgres(drill, fetched, run)
-            input = .chain(found)
+            input = .chain(chain)
         } else if let folder = try await streamableFolder(drill, located, run),
                   let need = await streamedVersionNeed(drill, located) {
             run.restoreInfo { $0.mode = "stream" }
             run.end(.fetch, ok: true, detail: "\(located.object.name), \(folder.files.count) files, streamed into tar during extract")
             input = .stream(folder)
-            chain = nil  // a local chain was found above; one elsewhere fails when its backup_label is read
             chosen = try await choosePostgres(drill, need: need.need, run)
         } else {
             let fetched = try await stage(drill, located, run)
-            // Staged from S3 or HTTP(S): an incremental backup there is refused (chains are combined from a local
-            // backup.location only).
-            chain = try await restorer?.incrementalChain(fetched, drill: drill)
+            // Staged from S3 or HTTP(S): an incremental backup there is refused before provisioning (chains are
+            // combined from a local backup.location only; a streamed one is refused when its backup_label is read).
+            _ = try await restorer?.incrementalChain(fetched, drill: drill)
             chosen = try await choosePostgres(drill, fetched, run)
             input = .staged(fetched)
         }
         let session = try await provision(drill, chosen, run)
-        return try await recover(drill, located, input: input, chain: chain, session: session, run)
+        return try await recover(drill, located, input: input, session: session, run)
     }
 
     /// A streamed backup leaves no staged copy to read `PG_VERSION` from before provisioning. A local folder's
@@ -201,12 +198,12 @@ public struct BaseBackupMethod: DrillMethod {
     /// What overlaps (with a session that delivers WAL during replay): when `backup_label` can be read from the head
     /// of the base archive, the WAL archive is listed, gap-checked and fetched while the backup is extracted and
     /// verified; replay starts as soon as verification is done and is fed while the rest of the WAL arrives.
-    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, input: BackupInput, chain: IncrementalChain?,
+    private func recover(_ drill: DrillConfig, _ located: LocatedBackup, input: BackupInput,
                          session: any PhysicalSession, _ run: MethodRun) async throws -> Restored {
         let walConfig = drill.wal!
         let target = RecoveryTarget(drill.recovery?.target ?? "latest") ?? .latest
         var evidence = DrillReport.WAL(location: URLRedaction.redactURLs(in: walConfig.location), target: target.description)
-        evidence.incrementalChain = chain?.members.map(\.name)
+        if case .chain(let chain) = input { evidence.incrementalChain = chain.members.map(\.name) }
         run.evidence(evidence)
         run.restoreInfo { $0.jobs = 1 }
         let walStore = try run.context.stores.store(location: walConfig.location, endpoint: walConfig.endpoint, region: walConfig.region)

@@ -26,7 +26,7 @@ extension BaseBackupSession {
                 if let runAs = cluster.runAs { try runAs.chown(copied) }
             }
             folders.append(folder)
-            bytes += Self.storedBytes(member.path)
+            bytes += ToolRestoredSession.bytes(under: member.path)
         }
         return CopiedChain(folders: folders, bytes: bytes)
     }
@@ -59,26 +59,10 @@ extension BaseBackupSession {
         folders + ["--output=\(output)", "--no-sync"] + (major >= 18 ? ["--link"] : [])
     }
 
-    /// `tar -xO` of a tar-format backup's `backup_label` (pg_basebackup writes it first), stopping there: how an
-    /// incremental chain is read before anything is provisioned.
-    public static func labelArguments(_ archive: String) -> [String] {
-        ["-x"] + decompression(archive, pigz: nil) + ["-O", "--occurrence=1", "-f", archive, "backup_label"]
-    }
-
     /// A folder of the scratch cluster only its account can enter.
     private func makePrivateFolder(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         if let runAs = cluster.runAs { try runAs.chown(path) }
     }
 
-    /// The bytes a backup folder stores (its files, not following symlinks).
-    private static func storedBytes(_ path: String) -> Int64 {
-        var total: Int64 = 0
-        let e = FileManager.default.enumerator(atPath: path)
-        while let f = e?.nextObject() as? String {
-            var st = stat()
-            if lstat((path as NSString).appendingPathComponent(f), &st) == 0, st.st_mode & S_IFMT == S_IFREG { total += Int64(st.st_size) }
-        }
-        return total
-    }
 }

@@ -36,12 +36,10 @@ enum IncrementalChainReader {
             (try? BackupLabel.parse(String(decoding: data, as: UTF8.self))).map { IncrementalChain.Member(name: name, path: folder, label: $0) }
         }
         if let data = fm.contents(atPath: (folder as NSString).appendingPathComponent("backup_label")) { return parse(data) }
-        guard let archive = BaseBackupSession.baseArchive(in: folder) else { return nil }
-        let r = try? await ChildProcess.run(ProcessSpec(executable: PostgresBinaries(directory: "").tool("tar"),
-                                                        arguments: BaseBackupSession.labelArguments((folder as NSString).appendingPathComponent(archive)),
-                                                        stdout: .capture(limit: 64 * 1024), stderr: .capture(limit: 4096)))
-        guard let r, r.succeeded else { return nil }
-        return parse(Data(r.stdout.utf8))
+        guard let archive = BaseBackupSession.baseArchive(in: folder),
+              let text = await BaseBackupVersion.member(BaseBackupVersion.labelArguments((folder as NSString).appendingPathComponent(archive)),
+                                                        limit: 64 * 1024) else { return nil }
+        return parse(Data(text.utf8))
     }
 
     /// The labels of the backups the WAL archive's history files (`<segment>.<offset>.backup`) describe, by start
