@@ -283,6 +283,34 @@ struct PhysicalRestoreTests {
         expectNothingLeft(folder)
     }
 
+    @Test("a server that cannot start while WAL is still being delivered fails the drill with its own error, not as interrupted")
+    func serverFailsWhileDelivering() async throws {
+        let folder = TempFolder("pitr-nostart")
+        let backups = try await source.freshBaseBackup(in: folder, ["-Fp"])
+        // Several segments after the backup, and a 1 MiB window: delivery waits for replay that never comes.
+        for i in 1...4 {
+            try await source.insert(batch: "N\(i)", rows: 10, into: "pitr")
+            try await source.switchWAL()
+        }
+        let (_, archive) = try await source.start()
+        // Production's configuration names a library this host does not have (pg_verifybackup does not check
+        // postgresql.auto.conf): the scratch server exits at start.
+        let auto = (backups as NSString).appendingPathComponent("base/postgresql.auto.conf")
+        let handle = try #require(FileHandle(forWritingAtPath: auto))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("shared_preload_libraries = 'drill_no_such_library'\n".utf8))
+        try handle.close()
+        let json = Self.drill(backups: backups, wal: archive)
+            .replacingOccurrences(of: #""wal": { "location": "\#(archive)" }"#, with: #""wal": { "location": "\#(archive)", "window_mib": 1 }"#)
+        #expect(json.contains("window_mib"))
+        let report = try await runDrill(json, name: "pitr", in: folder)
+        #expect(report.status == .failed)
+        #expect(report.failureCode == "recovery_failed", "findings: \(report.findings)")
+        #expect(report.findings.contains { $0.contains("drill_no_such_library") }, "findings: \(report.findings)")
+        #expect(!report.findings.contains { $0.contains("interrupted") }, "findings: \(report.findings)")
+        expectNothingLeft(folder)
+    }
+
     @Test("after a failover the archive has a new timeline: the drill follows it to the newest writes")
     func timelineSwitch() async throws {
         let folder = TempFolder("pitr-tli")

@@ -123,9 +123,10 @@ public struct WALReplay<Evidence: WALReplayEvidence>: Sendable {
                 try await session.recover(target: targetTime) { done, total in observer.transfer(done: done, total: total) }
             }
         } catch {
-            // A file that could not be fetched ended replay: that is the cause to report.
+            // A file that could not be fetched ended replay: that is the cause to report. Otherwise the server's own
+            // failure is (the delivery cancelled here is not: it would turn a failed drill into an interrupted one).
             wal.task.cancel()
-            try await wal.finished()
+            try await wal.finished(cancelledIsFine: true)
             throw error
         }
         run.evidence(Evidence.self) {
