@@ -17,7 +17,15 @@ final class TerminalObserver: PhaseObserver, @unchecked Sendable {
     private var frame = 0
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
-    /// `lineInterval`: seconds between two progress lines without a terminal (`DRILL_PROGRESS_SECONDS`, default 30).
+    /// Seconds between progress lines without a terminal: `DRILL_PROGRESS_SECONDS` (or its earlier name
+    /// `DRILL_PROGRESS_INTERVAL`), a finite number ≥ 0 (0: a line at every update), else 30.
+    static func lineInterval(_ environment: [String: String]) -> Double {
+        guard let text = environment["DRILL_PROGRESS_SECONDS"] ?? environment["DRILL_PROGRESS_INTERVAL"],
+              let seconds = Double(text), seconds >= 0, seconds.isFinite else { return 30 }
+        return seconds
+    }
+
+    /// `lineInterval`: seconds between two progress lines without a terminal (`lineInterval(_:)`).
     init(interactive: Bool, lineInterval: Double = 30) {
         self.interactive = interactive
         self.lineInterval = lineInterval

@@ -52,9 +52,14 @@ enum Pump {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> String? {
-        var off = bytes.startIndex
-        while off < bytes.endIndex {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + (off - bytes.startIndex), bytes.endIndex - off) }
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// Writes every byte of `buf` to `fd` (retrying interrupted and short writes); the error text, or nil.
+    static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> String? {
+        var off = 0
+        while off < buf.count {
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
             if n < 0 && errno == EINTR { continue }
             if n < 0 { return String(cString: strerror(errno)) }
             off += n

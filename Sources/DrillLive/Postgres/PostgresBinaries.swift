@@ -37,6 +37,17 @@ public struct PostgresBinaries: Sendable, Equatable {
         return nil
     }
 
+    /// The server programs of `postgres` (chosen for the backup's major), else the first PostgreSQL found; throws
+    /// `noPostgres` saying where it looked.
+    public static func forServer(_ postgres: PostgresInstallation?) async throws -> PostgresBinaries {
+        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await discover() }
+        guard let found else {
+            throw DrillError(.noPostgres,
+                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
+        }
+        return found
+    }
+
     /// `/usr/lib/postgresql/<major>/bin`, newest major first.
     static func versionedDirectories() -> [String] {
         let base = "/usr/lib/postgresql"

@@ -13,12 +13,9 @@ final class ClusterDumpReader: @unchecked Sendable {
     private var next = 0
     private var atEnd = false
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    /// Bytes read from the descriptor.
-    private(set) var bytesRead: Int64 = 0
 
     init(fd: Int32) { self.fd = fd }
 
-    var droppedLines: Int { splitter.droppedLines }
     var globalsTruncated: Bool { splitter.globalsTruncated }
 
     /// The next event; nil at the end of the input. Throws only when reading fails.
@@ -47,7 +44,7 @@ final class ClusterDumpReader: @unchecked Sendable {
         while let event = try nextEvent() {
             switch event {
             case .body(let data):
-                if let out, let e = Self.writeAll(out, data) {
+                if let out, let e = data.withUnsafeBytes({ Pump.writeAll(out, $0) }) {
                     throw DrillLiveError.io("psql stopped reading the cluster dump (\(e))")
                 }
                 written += Int64(data.count)
@@ -73,25 +70,11 @@ final class ClusterDumpReader: @unchecked Sendable {
         }
     }
 
-    private static func writeAll(_ fd: Int32, _ data: Data) -> String? {
-        data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) -> String? in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { return String(cString: strerror(errno)) }
-                off += n
-            }
-            return nil
-        }
-    }
-
     private func readChunk() throws -> Int {
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw DrillLiveError.io("reading the cluster dump failed: \(String(cString: strerror(errno)))") }
-            bytesRead += Int64(n)
             return n
         }
     }

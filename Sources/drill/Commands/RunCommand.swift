@@ -70,8 +70,8 @@ struct RunCommand: AsyncParsableCommand {
         logger.logLevel = logLevel
         let archive = try archiveOptions.open(config: options.config, logger: logger)
         let interactive = Console.stderrIsTerminal
-        let lineInterval = ProcessInfo.processInfo.environment["DRILL_PROGRESS_SECONDS"].flatMap(Double.init).map { max(0, $0) } ?? 30
-        let observer = TerminalObserver(interactive: interactive && parallel == 1, lineInterval: lineInterval)
+        let observer = TerminalObserver(interactive: interactive && parallel == 1,
+                                        lineInterval: TerminalObserver.lineInterval(ProcessInfo.processInfo.environment))
         let fleet = parallel > 1 ? FleetTerminal(interactive: interactive) : nil
         let deps = await LiveWiring.dependencies(logger: logger)
         let phaseCPU = stats && parallel == 1 ? PhaseCPUObserver(observer) : nil

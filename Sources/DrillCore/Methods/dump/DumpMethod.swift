@@ -142,7 +142,7 @@ public struct DumpMethod: DrillMethod {
     /// decoders' input: what the restore tool reads is their plaintext, whose size is unknown).
     private func rawInput(_ located: LocatedBackup, staged: StagedBackup?, observer: (any PhaseObserver)?,
                           options: DownloadOptions, throughStore: Bool = false) -> RestoreInput {
-        if let path = staged?.path ?? located.object.localPath, !(throughStore && staged == nil && observer != nil) { return .path(path) }
+        if !throughStore, let path = staged?.path ?? located.object.localPath { return .path(path) }
         let store = located.store, object = located.object
         return .stream { sink in
             try await store.stream(object, to: sink, options: options) { done, total in observer?.transfer(done: done, total: total) }

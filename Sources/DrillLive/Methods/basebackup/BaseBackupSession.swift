@@ -23,11 +23,7 @@ public final class BaseBackupSession: PhysicalSession, @unchecked Sendable {
     /// `postgres` (the backup's major), else the first PostgreSQL found.
     static func create(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?, scratchRoot: String,
                        memoryBytes: UInt64, logger: Logger) async throws -> BaseBackupSession {
-        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
-        guard let binaries = found else {
-            throw DrillError(.noPostgres,
-                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
-        }
+        let binaries = try await PostgresBinaries.forServer(postgres)
         let cluster = try EmbeddedCluster.create(name: drill.name, scratchRoot: scratchRoot, binaries: binaries,
                                                  settings: PhysicalSettings.forRecovery(profile: profile, memoryBytes: memoryBytes),
                                                  logger: logger)

@@ -15,11 +15,7 @@ public struct PgBaseBackupCloner: ReplicaCloner {
     }
 
     public func prepare(drill: DrillConfig, profile: RestoreProfile, postgres: PostgresInstallation?) async throws -> any ReplicaClone {
-        let found: PostgresBinaries? = if let postgres { postgres.binaries } else { await PostgresBinaries.discover() }
-        guard let binaries = found else {
-            throw DrillError(.noPostgres,
-                             "no PostgreSQL server binaries found (looked at $DRILL_PG_BINDIR, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); install the postgresql package")
-        }
+        let binaries = try await PostgresBinaries.forServer(postgres)
         let name = "drill-clone-\(UUID().uuidString.prefix(8).lowercased())"
         let cluster = try EmbeddedCluster.create(name: "clone-\(drill.name)", scratchRoot: scratchRoot, binaries: binaries,
                                                  settings: Self.settings(profile: profile, memoryBytes: memoryBytes, clusterName: name),
