@@ -1,5 +1,6 @@
 import DrillCore
 import Foundation
+import Synchronization
 
 /// Learns which compressed archives an installation's `pg_restore` reads (gzip needs zlib, lz4 and zstd are optional
 /// in builds, and embedded builds often lack them).
@@ -15,7 +16,19 @@ enum CompressionProbe {
     /// A socket folder no server can listen in.
     static let socket = "/proc/drill-pg-dump-probe"
 
+    /// What each bin folder (resolved path and major) answered, for the life of the process: the catalogue is read
+    /// for every drill (and `drill plan`), and the answer of an installation does not change meanwhile.
+    private static let answers = Mutex<[String: CompressionSupport?]>([:])
+
     static func support(of binaries: PostgresBinaries, major: Int) async -> CompressionSupport? {
+        let key = "\((binaries.directory as NSString).resolvingSymlinksInPath)\u{0}\(major)"
+        if let known = answers.withLock({ $0[key] }) { return known }
+        let found = await probe(binaries, major: major)
+        answers.withLock { $0[key] = .some(found) }
+        return found
+    }
+
+    private static func probe(_ binaries: PostgresBinaries, major: Int) async -> CompressionSupport? {
         if binaries.has("pg_config"),
            let r = try? await run(binaries.path("pg_config"), ["--configure"]), r.succeeded,
            let s = CompressionSupport.fromConfigure(r.stdout, major: major) {

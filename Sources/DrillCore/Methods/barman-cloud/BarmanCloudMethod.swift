@@ -122,9 +122,9 @@ public struct BarmanCloudMethod: DrillMethod {
                 return try BarmanRecovery.listing(backup, BarmanCloudWAL.classify(found.objects, segmentSize: segmentSize),
                                                   segmentSize: segmentSize, run)
             }, deliver: { files, options in
-                let bytes = try await scratch.deliverWAL(files, from: store, settings: s, options: options)
+                // What the plan hands to the tool, recorded whether or not replay needs every file.
                 run.evidence(BarmanEvidence.self) { $0.walFetchedWithTool = files.filter(BarmanCloudWAL.needsTool).count }
-                return bytes
+                return try await scratch.deliverWAL(files, from: store, settings: s, options: options)
             })
             return try await replay.replay(wal, fallback: backup.endTime, tool: "postgres (archive recovery)")
         }

@@ -7,12 +7,13 @@ public protocol BarmanScratch: WALReplaySession {}
 
 /// What a Barman tool's restore left in the data folder.
 public struct BarmanRestoreOutcome: Sendable, Equatable {
-    /// Bytes restored (the data folder's size).
-    public var bytes: Int64
+    /// Bytes restored (the data folder's size), when the method reports them (barman-cloud: its catalogue has no
+    /// size); nil for Barman, whose catalogue gives the backup's size.
+    public var bytes: Int64?
     /// Bytes per WAL segment (from `pg_controldata`).
     public var walSegmentSize: UInt64
 
-    public init(bytes: Int64, walSegmentSize: UInt64) {
+    public init(bytes: Int64?, walSegmentSize: UInt64) {
         self.bytes = bytes
         self.walSegmentSize = walSegmentSize
     }

@@ -54,8 +54,10 @@ public struct WALReplay<Evidence: WALReplayEvidence>: Sendable {
             let plan = try checkedPlan(listing)
             // An explicit target is checked before anything is fetched.
             if case .time = target { _ = try target.resolve(backupEnd: listing.backupEnd, archiveEnd: nil, unit: run.randomUnit) }
+            // No window when every file is delivered before replay starts (a random target, or a session that
+            // cannot be fed while it replays): a window would wait for a replay that has not begun.
             let options = WALDeliveryOptions(connections: tuning.connections,
-                                              windowBytes: target == .random ? nil : tuning.windowBytes,
+                                              windowBytes: target == .random || !session.deliversDuringReplay ? nil : tuning.windowBytes,
                                               segmentSize: listing.segmentSize)
             let files = plan.histories + plan.segments
             let run = self.run
